@@ -1,0 +1,11 @@
+"""Training: the sparsity regulariser and callbacks."""
+
+from hls4ml_symbolnet.training.regularization import (
+    DEFAULT_DECAY_RATE,
+    SparsityTargets,
+    decay_factor,
+    decay_factor_numpy,
+    sparsity_penalty,
+)
+
+__all__ = ["DEFAULT_DECAY_RATE", "SparsityTargets", "decay_factor", "decay_factor_numpy", "sparsity_penalty"]
