@@ -15,7 +15,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "SYMBOLNET_DATA_DIR"
-"""Environment variable naming the folder that holds the data sets (mnist/, jets/, svhn_samples/)."""
+"""Environment variable naming the folder that contains the data sets (mnist/, jets/, svhn_samples/)."""
 
 MIN_SAMPLES_TO_TRAIN = 100
 """Below this many samples in total a loader warns that the set only suits shape checks."""
@@ -34,9 +34,9 @@ class DatasetSplits:
         feature_names: name of each feature column, in column order.
         source: the files or loader that were read.
         split: how the samples were divided into train, validation and test.
-        feature_mean, feature_std: per-feature statistics that were used to standardise the
-            features (`(x_raw - feature_mean) / feature_std`), or None when the features are not
-            standardised.
+        feature_mean, feature_std: float64 per-feature statistics that were used to standardise
+            the features (`(x_raw - feature_mean) / feature_std`), or None when the features are
+            not standardised.
     """
 
     x_train: np.ndarray
@@ -59,7 +59,9 @@ class DatasetSplits:
             x = getattr(self, f"x_{name}")
             y = getattr(self, f"y_{name}")
             if not isinstance(x, np.ndarray) or x.dtype != np.float32 or x.ndim != 2:
-                raise TypeError(f"`x_{name}` must be a 2-D float32 numpy array. Received: {_describe_array(x)}")
+                raise TypeError(
+                    f"`x_{name}` must be a 2-D float32 numpy array. Received: {_describe_array(x)}"
+                )
             if not isinstance(y, np.ndarray) or y.dtype != np.int64 or y.ndim != 1:
                 raise TypeError(f"`y_{name}` must be a 1-D int64 numpy array. Received: {_describe_array(y)}")
             if x.shape[1] != n_features:
@@ -130,7 +132,7 @@ def _describe_array(value: object) -> str:
 def validate_fractions(fractions: Sequence[float]) -> tuple[float, float, float]:
     """Check `fractions` and return them as a (train, val, test) tuple of floats.
 
-    Validation and test fractions may be 0; the training fraction must be positive.
+    Validation and test fractions may be 0, but the training fraction must be positive.
     """
     values = tuple(fractions) if isinstance(fractions, (tuple, list)) else None
     message = (
@@ -179,10 +181,10 @@ def split_counts(n_samples: int, fractions: Sequence[float]) -> list[int]:
 def stratified_partition(labels: np.ndarray, counts: Sequence[int], seed: int | None) -> list[np.ndarray]:
     """Partition sample indices into parts of the exact sizes `counts`, stratified by label.
 
-    The samples are grouped by label, shuffled within each label, and dealt to the parts in an
-    evenly interleaved sequence, so each label is spread over the parts in proportion to their
-    sizes (within about one sample per part and label). Each returned index array is shuffled, so
-    no part is ordered by label. The result depends only on `labels`, `counts` and `seed`.
+    The samples are grouped by label and shuffled within each label. They are then dealt to the
+    parts in an evenly interleaved sequence, which spreads each label over the parts in proportion
+    to the part sizes, within about one sample per part and label. Each returned index array is
+    shuffled, so no part is ordered by label. The result depends only on `labels`, `counts` and `seed`.
     """
     labels = np.asarray(labels)
     if sum(counts) != len(labels) or min(counts) < 0:
@@ -192,7 +194,7 @@ def stratified_partition(labels: np.ndarray, counts: Sequence[int], seed: int | 
     grouped = [rng.permutation(np.flatnonzero(labels == label)) for label in np.unique(labels)]
     order = np.concatenate(grouped) if grouped else np.empty(0, dtype=np.int64)
 
-    # Part k takes the positions (j + 0.5) / counts[k] on [0, 1]; sorting all positions
+    # Part k takes the positions (j + 0.5) / counts[k] on [0, 1]. Sorting all positions
     # interleaves the parts evenly along the label-grouped order.
     positions = np.concatenate([(np.arange(count) + 0.5) / count for count in counts if count > 0])
     part_ids = np.concatenate([np.full(count, k) for k, count in enumerate(counts) if count > 0])

