@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.io
+import sklearn.datasets
+import sklearn.utils
 
 from hls4ml_symbolnet.datasets import (
     DatasetSplits,
@@ -95,10 +97,10 @@ def test_mnist_shapes_and_scaling(mnist_splits):
     assert mnist_splits.y_train.dtype == np.int64
     assert mnist_splits.n_features == 784
     assert mnist_splits.n_classes == 10
-    pixels = _all_features(mnist_splits)
-    assert pixels.min() == 0.0
-    assert pixels.max() == 1.0
-    np.testing.assert_allclose(pixels * 255, np.round(pixels * 255), atol=1e-4)
+    assert min(x.min() for x in (mnist_splits.x_train, mnist_splits.x_val, mnist_splits.x_test)) == 0.0
+    assert max(x.max() for x in (mnist_splits.x_train, mnist_splits.x_val, mnist_splits.x_test)) == 1.0
+    levels = np.unique(mnist_splits.x_test)
+    np.testing.assert_allclose(levels * 255, np.round(levels * 255), atol=1e-4)
 
 
 def test_mnist_rows_are_real_images(mnist_splits, t10k):
@@ -384,6 +386,22 @@ def test_jets_unknown_label(jets_frame, tmp_path):
 
     with pytest.raises(ValueError, match=r"labels outside .*'x' \(1 row\)"):
         load_jets(path)
+
+
+def test_jets_openml_frame(monkeypatch, jets_frame):
+    requested = {}
+
+    def fake_fetch_openml(name, **kwargs):
+        requested["name"] = name
+        frame = jets_frame.iloc[:500]
+        return sklearn.utils.Bunch(data=frame.drop(columns=["class"]), target=frame["class"])
+
+    monkeypatch.setattr(sklearn.datasets, "fetch_openml", fake_fetch_openml)
+    splits = load_jets(source="openml")
+
+    assert requested["name"] == "hls4ml_lhc_jets_hlf"
+    assert "OpenML data set hls4ml_lhc_jets_hlf" in splits.source
+    assert len(_all_labels(splits)) == 500
 
 
 def test_jets_folder_without_file(tmp_path):

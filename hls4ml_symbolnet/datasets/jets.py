@@ -184,6 +184,8 @@ def _fetch_openml(data_home: str | os.PathLike | None) -> tuple[pd.DataFrame, st
 
     logger.info("Fetching %s through sklearn.datasets.fetch_openml (downloads on first use).", OPENML_NAME)
     bunch = fetch_openml(name=OPENML_NAME, as_frame=True, data_home=data_home)
+    # NOTE: the tests replace fetch_openml, so this layout handling has not met the real download.
+    # A target Series becomes the `class` column, and a target frame is expected to contain j_g .. j_t.
     frame = bunch.data.copy()
     if isinstance(bunch.target, pd.DataFrame):
         frame = pd.concat([frame, bunch.target], axis=1)

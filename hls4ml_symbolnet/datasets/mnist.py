@@ -189,7 +189,8 @@ def _read_folder(folder: pathlib.Path) -> dict:
 
 
 def _keras_cache_dir() -> pathlib.Path:
-    # Mirrors Keras 3's choice of its home folder: KERAS_HOME, else ~/.keras, else /tmp/.keras.
+    # Mirrors how Keras 3.15 picks its home folder (keras/src/backend/config.py): KERAS_HOME,
+    # else ~/.keras, else /tmp/.keras when the home folder is not writable.
     if "KERAS_HOME" in os.environ:
         return pathlib.Path(os.environ["KERAS_HOME"]).expanduser()
     home = pathlib.Path("~").expanduser()
