@@ -1,5 +1,6 @@
 """Training: the sparsity regulariser and callbacks."""
 
+from hls4ml_symbolnet.training.callbacks import EpochTimer
 from hls4ml_symbolnet.training.history import plot_training_history
 from hls4ml_symbolnet.training.regularization import (
     DEFAULT_DECAY_RATE,
@@ -11,6 +12,7 @@ from hls4ml_symbolnet.training.regularization import (
 
 __all__ = [
     "DEFAULT_DECAY_RATE",
+    "EpochTimer",
     "SparsityTargets",
     "decay_factor",
     "decay_factor_numpy",
