@@ -40,7 +40,7 @@ from hls4ml_symbolnet.datasets import load_mnist  # noqa: E402
 from hls4ml_symbolnet.export import complexity, expression_error, to_latex, to_strings, to_sympy  # noqa: E402
 from hls4ml_symbolnet.training import EpochTimer, plot_training_history  # noqa: E402
 
-DEFAULT_TARGETS = {"weight": 0.99, "input": 0.9, "unary": 0.4, "binary": 0.4}
+DEFAULT_TARGETS = {"weight": 0.985, "input": 0.8, "unary": 0.5, "binary": 0.6}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -48,8 +48,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--data-dir", help="folder with MNIST files (or its parent); default: see load_mnist")
     parser.add_argument("--output-dir", default="output/mnist", help="folder for all outputs")
     parser.add_argument("--epochs", type=int, default=150, help="training epochs")
-    parser.add_argument("--batch-size", type=int, default=64, help="training batch size")
-    parser.add_argument("--learning-rate", type=float, default=0.005, help="Adam learning rate")
+    parser.add_argument("--batch-size", type=int, default=128, help="training batch size")
+    parser.add_argument("--learning-rate", type=float, default=0.01, help="Adam learning rate")
     parser.add_argument("--seed", type=int, default=123, help="seed for the split, the weights and the shuffling")
     parser.add_argument("--n-unary", type=int, default=20, help="unary nodes in the symbolic layer")
     parser.add_argument("--n-binary", type=int, default=5, help="binary nodes in the symbolic layer")
@@ -59,6 +59,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.add_argument(f"--target-{kind}", type=float, default=value, help=f"target pruned fraction of {kind}")
     parser.add_argument("--precision", default=None, help="firmware default precision, e.g. 'ap_fixed<18,10>'")
     parser.add_argument("--backend", default="Vitis", help="hls4ml backend (Vitis or Vivado)")
+    parser.add_argument("--no-xla", action="store_true", help="train without XLA compilation (slower)")
     parser.add_argument("--skip-firmware", action="store_true", help="stop after the expressions")
     parser.add_argument("--verbose", type=int, default=2, help="Keras fit verbosity: 0 silent, 1 bar, 2 one line per epoch")
     return parser.parse_args(argv)
@@ -133,7 +134,11 @@ def main(argv=None) -> int:
         target_sparsity=targets,
         seed=args.seed,
     )
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), metrics=["categorical_accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(args.learning_rate),
+        metrics=["categorical_accuracy"],
+        jit_compile=not args.no_xla,
+    )
     timer = EpochTimer()
     history = model.fit(
         data.x_train,
