@@ -22,13 +22,15 @@ def ensure_legacy_keras() -> None:
     """Make ``tf.keras`` resolve to Keras 2 (``tf_keras``) in this process.
 
     Sets ``TF_USE_LEGACY_KERAS=1`` when TensorFlow is not imported yet. When TensorFlow is already
-    imported, checks that ``tf.keras`` is ``tf_keras``. That check resolves TensorFlow's lazy
-    ``tf.keras`` attribute.
+    imported, checks both ways QKeras and TFMOT reach Keras: the ``tf.keras`` attribute and the
+    ``tensorflow.keras`` import path. TensorFlow 2.21 resolves the attribute when it is first used but
+    fixes the import path when TensorFlow is imported, so setting the variable after that import is
+    not enough.
 
     Raises:
-        RuntimeError: TensorFlow was imported with ``tf.keras`` bound to Keras 3. The variable must be
-            set before the first TensorFlow import, for example in the shell or at the top of the
-            entry script or ``conftest.py``.
+        RuntimeError: TensorFlow was imported without ``TF_USE_LEGACY_KERAS=1``, so Keras 3 serves
+            ``tf.keras``. The variable must be set before the first TensorFlow import, for example in
+            the shell or at the top of the entry script or ``conftest.py``.
     """
     if "tensorflow" not in sys.modules:
         if os.environ.get(LEGACY_KERAS_VARIABLE) not in _TRUE_VALUES:
@@ -37,11 +39,19 @@ def ensure_legacy_keras() -> None:
         return
 
     import tensorflow as tf
+    from tensorflow.keras.layers import Layer as PathLayer
 
-    model_module = tf.keras.Model.__module__
-    if not model_module.startswith("tf_keras."):
-        raise RuntimeError(
-            f"TensorFlow was imported with tf.keras bound to Keras 3 (tf.keras.Model is defined in "
-            f"{model_module!r}), but QKeras and TFMOT need Keras 2. Set {LEGACY_KERAS_VARIABLE}=1 "
-            "before importing TensorFlow, in the shell or at the top of the entry script."
-        )
+    # A class's module names the Keras package that defines it. Module names cannot be used, because a
+    # submodule imported through tensorflow.keras is registered under the tensorflow.keras name.
+    keras_modules = {
+        "tf.keras.Model": tf.keras.Model.__module__,
+        "tensorflow.keras.layers.Layer": PathLayer.__module__,
+    }
+    for source, module_name in keras_modules.items():
+        if not module_name.startswith("tf_keras."):
+            raise RuntimeError(
+                f"TensorFlow was imported without {LEGACY_KERAS_VARIABLE}=1, so Keras 3 serves tf.keras "
+                f"({source} comes from {module_name!r}), but QKeras and TFMOT need Keras 2. Set "
+                f"{LEGACY_KERAS_VARIABLE}=1 before importing TensorFlow, in the shell or at the top of the "
+                "entry script or conftest.py."
+            )
