@@ -6,6 +6,9 @@ import pathlib
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
+# QKeras and TFMOT need tf_keras as `tf.keras`; TensorFlow fixes that choice when it is first
+# imported, so it is set before any test module imports it. `import keras` stays Keras 3.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import pytest  # noqa: E402
 
