@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import tempfile
 import warnings
 from collections.abc import Mapping
 
@@ -49,21 +50,19 @@ def _check_operators(folded):
 
 
 def _check_output_dir(output_dir) -> str:
-    if not isinstance(output_dir, (str, os.PathLike)) or not str(output_dir):
+    """Create ``output_dir`` if needed and check that a file can be written into it."""
+    if not isinstance(output_dir, (str, os.PathLike)) or not os.fspath(output_dir):
         raise ValueError(f"`output_dir` must be a folder path. Received: output_dir={output_dir!r}")
     path = os.path.abspath(os.fspath(output_dir))
-    existing = path
-    while not os.path.exists(existing):
-        parent = os.path.dirname(existing)
-        if parent == existing:
-            break
-        existing = parent
-    if not os.path.isdir(existing):
-        raise NotADirectoryError(f"`output_dir` {path!r} is inside {existing!r}, which is a file, not a folder.")
-    if not os.access(existing, os.W_OK | os.X_OK):
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
         raise PermissionError(
-            f"Cannot write the hls4ml project to {path!r}: {existing!r} is not writable. Choose another output_dir."
-        )
+            f"Cannot write the hls4ml project to output_dir={path!r} ({error.strerror or error}). "
+            "Choose a folder you can write to."
+        ) from None
     return path
 
 

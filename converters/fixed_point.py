@@ -195,6 +195,8 @@ def _round_shifted(raw: np.ndarray, shift: int, rounding: str) -> np.ndarray:
 
 def _apply_overflow(raw: np.ndarray, fixed_type: FixedType, overflows: list | None) -> np.ndarray:
     low, high = fixed_type.min_raw, fixed_type.max_raw
+    if fixed_type.overflow == "SAT_SYM" and fixed_type.signed:
+        low = -high  # ap_fixed's symmetric saturation also moves the most negative value to -max
     outside = (raw < low) | (raw > high)
     if overflows is not None:
         overflows.append(int(np.count_nonzero(outside)))
@@ -207,11 +209,8 @@ def _apply_overflow(raw: np.ndarray, fixed_type: FixedType, overflows: list | No
         if fixed_type.signed:
             wrapped = np.where(wrapped > high, wrapped - modulus, wrapped)
         return wrapped
-    if mode == "SAT":
+    if mode in ("SAT", "SAT_SYM"):
         return np.where(raw < low, low, np.where(raw > high, high, raw))
-    if mode == "SAT_SYM":
-        low_sym = -high if fixed_type.signed else low
-        return np.where(raw < low_sym, low_sym, np.where(raw > high, high, raw))
     if mode == "SAT_ZERO":
         return np.where(outside, 0, raw)
     raise ValueError(f"Unknown overflow mode {mode!r}")
@@ -229,7 +228,8 @@ def requantize(raw, frac: int, fixed_type: FixedType, overflows: list | None = N
 
     Then values outside the type's range are handled by its overflow mode: ``WRAP`` keeps
     the low ``width`` bits (two's complement), ``SAT`` clips to the range, ``SAT_SYM``
-    clips to ``[-max, max]``, ``SAT_ZERO`` sets the value to 0.
+    clips to ``[-max, max]`` (so the most negative value becomes ``-max`` too),
+    ``SAT_ZERO`` sets the value to 0.
 
     Args:
         raw: integer array, int64 or Python integers.

@@ -105,7 +105,7 @@ class FixedPointModel:
     :mod:`hls4ml_symbolnet.converters.fixed_point`. For each sample:
 
     1. The input ``x`` (float) is converted to ``plan.input`` (:func:`quantize_float`).
-       Pruned inputs are never read.
+       Inputs that are pruned or have only zero weights are never read (taken as 0).
     2. Each symbolic layer, from input ``h`` of type ``input``:
 
        a. Weights and biases are the folded network's, rounded to ``weight`` and
@@ -208,8 +208,10 @@ class FixedPointModel:
         def clamped(site):
             return recorder.clamp_list(site) if recorder is not None else None
 
-        h = quantize_float(x, self.plan.input, overflows((self.plan.input_name, "result")))
-        h = np.where(self.folded.input_mask[None, :], h, 0)
+        # Only inputs with a nonzero weight are read by the firmware, so only they are converted.
+        used = self.folded.used_inputs()
+        h = np.zeros(x.shape, dtype=np.int64)
+        h[:, used] = quantize_float(x[:, used], self.plan.input, overflows((self.plan.input_name, "result")))
         if values is not None:
             values["input"] = h
         outputs = [h]
