@@ -41,6 +41,7 @@ from hls4ml_symbolnet.export import complexity, expression_error, to_latex, to_s
 from hls4ml_symbolnet.training import EpochTimer, plot_training_history  # noqa: E402
 
 DEFAULT_TARGETS = {"weight": 0.985, "input": 0.8, "unary": 0.5, "binary": 0.6}
+DEFAULT_DECAY_RATES = {"weight": 0.01, "input": 0.01, "unary": 0.01, "binary": 0.01}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -57,6 +58,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--binary", nargs="+", default=["mul"], help="binary operators")
     for kind, value in DEFAULT_TARGETS.items():
         parser.add_argument(f"--target-{kind}", type=float, default=value, help=f"target pruned fraction of {kind}")
+    for kind, value in DEFAULT_DECAY_RATES.items():
+        parser.add_argument(f"--decay-{kind}", type=float, default=value, help=f"decay rate d of the {kind} regulariser")
     parser.add_argument("--precision", default=None, help="firmware default precision, e.g. 'ap_fixed<18,10>'")
     parser.add_argument("--backend", default="Vitis", help="hls4ml backend (Vitis or Vivado)")
     parser.add_argument("--no-xla", action="store_true", help="train without XLA compilation (slower)")
@@ -132,6 +135,7 @@ def main(argv=None) -> int:
         unary_operators=args.unary,
         binary_operators=args.binary,
         target_sparsity=targets,
+        decay_rate={kind: getattr(args, f"decay_{kind}") for kind in DEFAULT_DECAY_RATES},
         seed=args.seed,
     )
     model.compile(

@@ -13,7 +13,12 @@ from hls4ml_symbolnet.layers import InputPruning, PrunedDense, SymbolicLayer
 from hls4ml_symbolnet.layers._pruning import THRESHOLD_KINDS
 from hls4ml_symbolnet.layers.symbolic import DEFAULT_BINARY, DEFAULT_UNARY
 from hls4ml_symbolnet.step import DEFAULT_STE_SLOPE
-from hls4ml_symbolnet.training.regularization import DEFAULT_DECAY_RATE, SparsityTargets, sparsity_penalty
+from hls4ml_symbolnet.training.regularization import (
+    DEFAULT_DECAY_RATE,
+    SparsityTargets,
+    resolve_decay_rates,
+    sparsity_penalty,
+)
 
 __all__ = ["SymbolNetModel", "build_symbolnet", "check_array", "summed_squared_error"]
 
@@ -71,16 +76,16 @@ class SymbolNetModel(keras.Model):
 
     Args:
         target_sparsity: dict or :class:`SparsityTargets`; reference defaults if None.
-        decay_rate: exponent ``d`` of the decay factor, 0.01 by default.
+        decay_rate: exponent ``d`` of the decay factor, 0.01 by default; a number for
+            every kind or a dict of kind to number. Stored as a dict.
     """
 
-    def __init__(self, *args, target_sparsity=None, decay_rate: float = DEFAULT_DECAY_RATE, **kwargs):
-        if isinstance(decay_rate, bool) or not isinstance(decay_rate, (int, float)) or not decay_rate > 0:
-            raise ValueError(f"`decay_rate` must be a number > 0. Received: decay_rate={decay_rate!r}")
+    def __init__(self, *args, target_sparsity=None, decay_rate=DEFAULT_DECAY_RATE, **kwargs):
+        rates = resolve_decay_rates(decay_rate)
         targets = SparsityTargets.from_value(target_sparsity)
         super().__init__(*args, **kwargs)
         self.target_sparsity = targets
-        self.decay_rate = float(decay_rate)
+        self.decay_rate = rates
         self.base_loss_tracker = keras.metrics.Mean(name="base_loss")
         self.sparsity_trackers = {kind: keras.metrics.Mean(name=f"sparsity_{kind}") for kind in THRESHOLD_KINDS}
         self.threshold_trackers = {
@@ -176,7 +181,7 @@ def build_symbolnet(
     unary_operators: Sequence[str] = DEFAULT_UNARY,
     binary_operators: Sequence[str] = DEFAULT_BINARY,
     target_sparsity=None,
-    decay_rate: float = DEFAULT_DECAY_RATE,
+    decay_rate=DEFAULT_DECAY_RATE,
     ste_slope: float = DEFAULT_STE_SLOPE,
     input_pruning: bool = True,
     seed: int | None = None,
@@ -194,7 +199,8 @@ def build_symbolnet(
         binary_operators: binary operator names, assigned the same way.
         target_sparsity: dict with keys ``weight``, ``input``, ``unary``, ``binary``
             (each in ``[0, 1)``), or None for 0.99, 0.95, 0.4, 0.4.
-        decay_rate: exponent ``d`` of the decay factor, 0.01 by default.
+        decay_rate: exponent ``d`` of the decay factor, 0.01 by default; a number or a
+            dict of kind to number, such as ``{"unary": 0.3}`` (other kinds keep 0.01).
         ste_slope: slope of the straight-through gradient of the step, 5.0.
         input_pruning: add an :class:`InputPruning` layer after the input.
         seed: seed for the weight initializers, for reproducible models.

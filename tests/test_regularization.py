@@ -87,3 +87,21 @@ def test_target_outside_range_is_rejected(value):
 def test_unknown_target_kind_is_rejected():
     with pytest.raises(ValueError, match="Unknown target sparsity kind"):
         SparsityTargets.from_value({"weights": 0.9})
+
+
+def test_per_kind_decay_rates_apply_to_their_kind():
+    model = sn.build_symbolnet(2, 1, hidden=[(2, 1)], seed=0, decay_rate={"unary": 0.5})
+    assert model.decay_rate == {"weight": 0.01, "input": 0.01, "unary": 0.5, "binary": 0.01}
+    model(np.zeros((1, 2), "float32"))
+    targets = SparsityTargets(weight=0.5, input=0.5, unary=0.9, binary=0.5)
+    model.layers[2].unary_threshold.assign([1.0, 0.0])
+    _, stats = sparsity_penalty(1.0, model.pruning_terms(), targets, model.decay_rate)
+    assert float(stats["unary"]["decay"]) == pytest.approx(decay_factor_numpy(0.5, 0.9, 0.5), rel=1e-5)
+    assert float(stats["weight"]["decay"]) == pytest.approx(decay_factor_numpy(0.0, 0.5, 0.01), rel=1e-5)
+
+
+def test_bad_decay_rates_are_rejected():
+    with pytest.raises(ValueError, match="Unknown decay rate kind"):
+        sn.build_symbolnet(2, 1, decay_rate={"operators": 0.1})
+    with pytest.raises(ValueError, match="unary=-1"):
+        sn.build_symbolnet(2, 1, decay_rate={"unary": -1})

@@ -29,6 +29,7 @@ __all__ = [
     "SparsityTargets",
     "decay_factor",
     "decay_factor_numpy",
+    "resolve_decay_rates",
     "sparsity_penalty",
 ]
 
@@ -106,6 +107,24 @@ def decay_factor_numpy(sparsity, target: float, decay_rate: float = DEFAULT_DECA
     return np.where(gap > 0, np.exp(1.0 - (target / safe_gap) ** decay_rate), 0.0)
 
 
+def resolve_decay_rates(decay_rate) -> dict[str, float]:
+    """Return one decay rate per threshold kind from a number or a mapping of kind to rate.
+
+    A mapping may leave kinds out; they get :data:`DEFAULT_DECAY_RATE`.
+    """
+    if isinstance(decay_rate, Mapping):
+        unknown = sorted(set(decay_rate) - set(THRESHOLD_KINDS))
+        if unknown:
+            raise ValueError(f"Unknown decay rate kind(s) {unknown}. Known kinds: {list(THRESHOLD_KINDS)}")
+        rates = {kind: decay_rate.get(kind, DEFAULT_DECAY_RATE) for kind in THRESHOLD_KINDS}
+    else:
+        rates = {kind: decay_rate for kind in THRESHOLD_KINDS}
+    for kind, rate in rates.items():
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
+            raise ValueError(f"`decay_rate` must be a number > 0 for each kind. Received: {kind}={rate!r}")
+    return {kind: float(rate) for kind, rate in rates.items()}
+
+
 def _flat_sum(tensors):
     return ops.sum(ops.stack([ops.sum(t) for t in tensors]))
 
@@ -114,15 +133,20 @@ def sparsity_penalty(
     base_loss,
     terms: Sequence[PruningTerm],
     targets: SparsityTargets,
-    decay_rate: float = DEFAULT_DECAY_RATE,
+    decay_rate: float | Mapping[str, float] = DEFAULT_DECAY_RATE,
 ):
     """Compute ``sum_k D_k * R_k`` and per-kind diagnostics.
+
+    ``decay_rate`` is the exponent ``d``, one number for every kind or a mapping of
+    kind to number. A larger ``d`` lowers ``D_k`` well before the target, so the pull
+    fades as the target comes near instead of stopping at once.
 
     Returns:
         ``(penalty, stats)`` where ``stats[kind]`` is a dict with the current
         ``sparsity``, ``mean_threshold`` and ``decay`` tensors. Kinds with no thresholds
         in the model (for example no binary nodes) are left out.
     """
+    rates = resolve_decay_rates(decay_rate)
     penalty = ops.zeros((), dtype="float32")
     stats = {}
     for kind in THRESHOLD_KINDS:
@@ -136,7 +160,7 @@ def sparsity_penalty(
         mean_threshold = _flat_sum(thresholds) / count
         sparsity = 1.0 - _flat_sum([term.active for term in group]) / count
         target = float(getattr(targets, kind))
-        decay = ops.stop_gradient(decay_factor(sparsity, target, decay_rate))
+        decay = ops.stop_gradient(decay_factor(sparsity, target, rates[kind]))
         if kind == "weight":
             strength = _flat_sum([ops.exp(-t) for t in thresholds]) / count
         else:
