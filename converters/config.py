@@ -19,7 +19,8 @@ def check_backend(backend) -> str:
         if isinstance(backend, str) and backend.lower() == name.lower():
             return name
     raise ValueError(
-        f"SymbolNet firmware supports the backends {', '.join(SUPPORTED_BACKENDS)}. Received: backend={backend!r}"
+        f"SymbolNet firmware supports the backends {', '.join(SUPPORTED_BACKENDS)}. "
+        f"Received: backend={backend!r}"
     )
 
 
@@ -68,4 +69,6 @@ def config_from_symbolnet(
         table_size=table_size,
         backend=backend,
     )
-    return plan.to_hls_config(granularity, default_precision=default_precision, reuse_factor=default_reuse_factor)
+    return plan.to_hls_config(
+        granularity, default_precision=default_precision, reuse_factor=default_reuse_factor
+    )

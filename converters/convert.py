@@ -26,8 +26,9 @@ def _fold_checked(model):
 
     if not isinstance(model, keras.Model):
         raise TypeError(
-            f"convert_from_symbolnet expects a SymbolNet Keras model (InputPruning, SymbolicLayer and PrunedDense "
-            f"layers). Received: {type(model).__name__}. Build one with hls4ml_symbolnet.build_symbolnet(); convert "
+            "convert_from_symbolnet expects a SymbolNet Keras model (InputPruning, SymbolicLayer and "
+            f"PrunedDense layers). Received: {type(model).__name__}. Build one with "
+            "hls4ml_symbolnet.build_symbolnet(); convert "
             "other Keras models with hls4ml.converters.convert_from_keras_model."
         )
     try:
@@ -148,13 +149,16 @@ def convert_from_symbolnet(
     if form not in FORMS:
         raise ValueError(f"`form` must be one of {FORMS}. Received: form={form!r}")
     if io_type != "io_parallel":
-        raise NotImplementedError(f"SymbolNet firmware supports io_type='io_parallel' only. Received: io_type={io_type!r}")
+        raise NotImplementedError(
+            f"SymbolNet firmware supports io_type='io_parallel' only. Received: io_type={io_type!r}"
+        )
     output_dir = _check_output_dir(output_dir)
     folded = _fold_checked(model)
     _check_operators(folded)
     if folded.is_fully_pruned():
         warnings.warn(
-            f"Model {model.name!r} is fully pruned: no input reaches an output, so every output is a constant. "
+            f"Model {model.name!r} is fully pruned: no input reaches an output, so every output is a "
+            "constant. "
             "The firmware is converted anyway and returns those constants.",
             stacklevel=2,
         )

@@ -11,9 +11,8 @@ constants have the type ``expr`` (wide enough for every weight and bias). Each n
 function converts its arguments to the layer's ``linear`` type and returns the layer's
 ``result`` type, computing the node exactly as the network form does (lookup tables
 from ``nnet_symbolnet.h``, no vendor math headers). So both forms give the same bits
-whenever the network form's accumulators are exact, which the automatic types
-guarantee; with narrower user-given accumulators the forms can differ by the
-accumulator's rounding.
+whenever the network form's accumulators are exact, as the automatic types make them.
+With narrower user-given accumulators the forms can differ by the accumulator's rounding.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ import numpy as np
 import sympy
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 from hls4ml.model.layers import SymbolicExpression
-
 from hls4ml_symbolnet.converters import firmware_ops
 from hls4ml_symbolnet.converters.fixed_point import FixedType, quantize_constant
 from hls4ml_symbolnet.converters.plan import PrecisionPlan
@@ -51,7 +49,7 @@ def node_function_name(layer_index: int, operator: str) -> str:
 
 
 def constant_type(plan: PrecisionPlan) -> FixedType:
-    """Smallest signed type that holds every weight and bias of the plan exactly."""
+    """Return the smallest signed type that represents every weight and bias of the plan exactly."""
     types = [layer.types[name] for layer in plan.layers for name in ("weight", "bias")]
     types += [plan.output.types["weight"], plan.output.types["bias"]]
     integer = max(t.integer for t in types)
@@ -82,7 +80,9 @@ def _linear_expressions(kernel_raw, bias_raw, weight: FixedType, bias: FixedType
     return expressions
 
 
-def firmware_expressions(folded, plan: PrecisionPlan) -> tuple[list[sympy.Expr], dict[str, tuple[int, str, int]]]:
+def firmware_expressions(
+    folded, plan: PrecisionPlan
+) -> tuple[list[sympy.Expr], dict[str, tuple[int, str, int]]]:
     """Unroll the folded network into one expression per output with node-function calls.
 
     Returns:
@@ -92,7 +92,8 @@ def firmware_expressions(folded, plan: PrecisionPlan) -> tuple[list[sympy.Expr],
     from hls4ml_symbolnet.converters.precision import live_nodes
 
     inputs: list[sympy.Expr] = [
-        sympy.Symbol(f"x{i}", real=True) if folded.input_mask[i] else sympy.Integer(0) for i in range(folded.n_inputs)
+        sympy.Symbol(f"x{i}", real=True) if folded.input_mask[i] else sympy.Integer(0)
+        for i in range(folded.n_inputs)
     ]
     functions: dict[str, tuple[int, str, int]] = {}
     current = inputs
@@ -120,7 +121,9 @@ def firmware_expressions(folded, plan: PrecisionPlan) -> tuple[list[sympy.Expr],
                 continue
             function_name = node_function_name(index, name)
             functions[function_name] = (index, name, 2)
-            outputs.append(sympy.Function(function_name)(linear[n_unary + 2 * j], linear[n_unary + 2 * j + 1]))
+            outputs.append(
+                sympy.Function(function_name)(linear[n_unary + 2 * j], linear[n_unary + 2 * j + 1])
+            )
         current = outputs
     output_types = plan.output.types
     kernel_raw = quantize_constant(folded.output.kernel, output_types["weight"])
@@ -135,7 +138,9 @@ def _layer_type_name(index: int, type_name: str) -> str:
     return f"sn{index}_{type_name}_t"
 
 
-def _function_definition(function_name: str, index: int, operator: str, arity: int, plan: PrecisionPlan) -> str:
+def _function_definition(
+    function_name: str, index: int, operator: str, arity: int, plan: PrecisionPlan
+) -> str:
     from hls4ml_symbolnet.converters.templates import _lookup, _table_lines
 
     layer_plan = plan.layers[index]
@@ -171,7 +176,9 @@ def _function_definition(function_name: str, index: int, operator: str, arity: i
             exp_table = layer_plan.tables[f"{operator}_exp"]
             lines += _table_lines(log_table) + _table_lines(exp_table)
             exponent_t = _layer_type_name(index, "pow_exponent")
-            lines.append(f"{exponent_t} t = z2 * {_lookup(log_table, _layer_type_name(index, 'pow_log'), 'z1')};")
+            lines.append(
+                f"{exponent_t} t = z2 * {_lookup(log_table, _layer_type_name(index, 'pow_log'), 'z1')};"
+            )
             lines.append(f"return {_lookup(exp_table, result_t, 't')};")
     body = "\n".join("    " + line for line in lines)
     return f"// {plan.layers[index].name}: {operator}\n{header}\n    #pragma HLS INLINE\n{body}\n}}\n"
@@ -235,13 +242,18 @@ class ExpressionFunctionTemplate(FunctionCallTemplate):
 
     def format(self, node):
         printer = _printer(node)
-        return [f"y[{i}] = {printer.doprint(expr)};" for i, expr in enumerate(node.get_attr("symbolnet_expressions"))]
+        return [
+            f"y[{i}] = {printer.doprint(expr)};"
+            for i, expr in enumerate(node.get_attr("symbolnet_expressions"))
+        ]
 
 
 EXPRESSION_TEMPLATES = (ExpressionConfigTemplate, ExpressionFunctionTemplate)
 
 
-def expression_model(folded, plan, config, output_dir, project_name, backend, part, clock_period, io_type, **kwargs):
+def expression_model(
+    folded, plan, config, output_dir, project_name, backend, part, clock_period, io_type, **kwargs
+):
     """Build the expression-form ``ModelGraph``: an input layer ``x`` and one ``SymbolicExpression`` layer.
 
     ``config`` is the network-form configuration; its ``Model`` settings (reuse factor,

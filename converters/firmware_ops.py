@@ -1,4 +1,4 @@
-"""How the firmware computes each operator of the registry, by its ``firmware`` kind.
+"""Firmware arithmetic of each registry operator, chosen by its ``firmware`` kind.
 
 The registry (:mod:`hls4ml_symbolnet.operators`) gives every operator a kind. This
 module turns a kind into the pieces the firmware needs, for any operator of that kind:
@@ -37,7 +37,7 @@ BINARY_KINDS = ("add", "multiply", "divide", "power")
 
 @dataclasses.dataclass(frozen=True)
 class TableSpec:
-    """What one lookup table of a layer tabulates, before a range and types are chosen.
+    """Function and input of one lookup table of a layer, before a range and types are chosen.
 
     ``source`` is the quantity that indexes the table: ``"linear"`` (a linear unit),
     ``"abs_linear"`` (its absolute value) or ``"pow_exponent"``. ``entry`` names the
@@ -141,7 +141,9 @@ def layer_table_specs(unary: tuple[str, ...], binary: tuple[str, ...]) -> dict[s
         kind = binary_kind(name)
         op = operators.BINARY_OPERATORS[name]
         if kind == "divide":
-            specs[name] = TableSpec(name, f"1/({operators.DIV_EPS:g}+|x|)", _divide_reciprocal(op), "abs_linear", "reciprocal")
+            specs[name] = TableSpec(
+                name, f"1/({operators.DIV_EPS:g}+|x|)", _divide_reciprocal(op), "abs_linear", "reciprocal"
+            )
         elif kind == "power":
             specs[f"{name}_log"] = TableSpec(
                 f"{name}_log", f"log({operators.POW_EPS:g}+|x|)", _power_log, "abs_linear", "pow_log"

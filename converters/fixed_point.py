@@ -7,8 +7,8 @@ are exact and can be compared bit for bit with the C simulation.
 Semantics, matching the ``ap_fixed`` headers that hls4ml 1.3.0 ships
 (``templates/vivado/ap_types``):
 
-* Sums and products of fixed-point values are exact (``ap_fixed`` widens the result
-  type); a value changes only when it is assigned to a narrower type.
+* Sums and products of fixed-point values are exact because ``ap_fixed`` widens the
+  result type. A value changes only when it is assigned to a narrower type.
 * Assignment drops fractional bits by the type's rounding mode and then handles the
   integer range by its overflow mode (see :func:`requantize`).
 * Conversion from ``float``/``double`` is exact before those two steps.
@@ -66,9 +66,13 @@ class FixedType:
         if self.width < 1:
             raise ValueError(f"A fixed-point type needs width >= 1. Received: width={self.width}")
         if self.rounding not in ROUNDING_MODES:
-            raise ValueError(f"Unknown rounding mode {self.rounding!r}. Known modes: {', '.join(ROUNDING_MODES)}")
+            raise ValueError(
+                f"Unknown rounding mode {self.rounding!r}. Known modes: {', '.join(ROUNDING_MODES)}"
+            )
         if self.overflow not in OVERFLOW_MODES:
-            raise ValueError(f"Unknown overflow mode {self.overflow!r}. Known modes: {', '.join(OVERFLOW_MODES)}")
+            raise ValueError(
+                f"Unknown overflow mode {self.overflow!r}. Known modes: {', '.join(OVERFLOW_MODES)}"
+            )
 
     @property
     def frac(self) -> int:
@@ -109,7 +113,9 @@ class FixedType:
 
     def with_integer(self, integer: int, width: int | None = None) -> FixedType:
         """Return the same type with other integer bits and, if given, another width."""
-        return dataclasses.replace(self, integer=int(integer), width=int(width if width is not None else self.width))
+        return dataclasses.replace(
+            self, integer=int(integer), width=int(width if width is not None else self.width)
+        )
 
     @classmethod
     def from_precision(cls, precision) -> FixedType:
@@ -133,9 +139,12 @@ class FixedType:
                 overflow=precision.saturation_mode.name,
             )
         if isinstance(precision, IntegerPrecisionType):
-            return cls(width=int(precision.width), integer=int(precision.width), signed=bool(precision.signed))
+            return cls(
+                width=int(precision.width), integer=int(precision.width), signed=bool(precision.signed)
+            )
         raise NotImplementedError(
-            f"SymbolNet firmware uses fixed-point types only. Received: {precision} ({type(precision).__name__})"
+            "SymbolNet firmware uses fixed-point types only. "
+            f"Received: {precision} ({type(precision).__name__})"
         )
 
     def to_precision(self):
@@ -226,9 +235,9 @@ def requantize(raw, frac: int, fixed_type: FixedType, overflows: list | None = N
       ``RND_MIN_INF``: ties toward minus infinity; ``RND_INF``: ties away from zero;
       ``RND_CONV``: ties to even.
 
-    Then values outside the type's range are handled by its overflow mode: ``WRAP`` keeps
-    the low ``width`` bits (two's complement), ``SAT`` clips to the range, ``SAT_SYM``
-    clips to ``[-max, max]`` (so the most negative value becomes ``-max`` too),
+    Then the type's overflow mode handles values outside its range. ``WRAP`` keeps the
+    low ``width`` bits (two's complement) and ``SAT`` clips to the range. ``SAT_SYM``
+    clips to ``[-max, max]``, so the most negative value becomes ``-max`` too.
     ``SAT_ZERO`` sets the value to 0.
 
     Args:
@@ -300,7 +309,9 @@ def quantize_constant(values, fixed_type: FixedType) -> np.ndarray:
     """
     values = np.asarray(values, dtype=np.float64)
     if np.any(np.isnan(values)):
-        raise ValueError("A constant for the firmware is NaN; check the operator's guard for this input range.")
+        raise ValueError(
+            "A constant for the firmware is NaN; check the operator's guard for this input range."
+        )
     scaled = np.clip(np.ldexp(values, fixed_type.frac), fixed_type.min_raw - 1.0, fixed_type.max_raw + 1.0)
     raw = _float_to_int(np.rint(scaled))
     return np.clip(raw, fixed_type.min_raw, fixed_type.max_raw).astype(np.int64)
@@ -414,7 +425,9 @@ def build_table(
             or not finite.
     """
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 2 or size & (size - 1):
-        raise ValueError(f"Lookup table {name!r}: `table_size` must be a power of two >= 2. Received: {size!r}")
+        raise ValueError(
+            f"Lookup table {name!r}: `table_size` must be a power of two >= 2. Received: {size!r}"
+        )
     low, high = (float(v) for v in value_range)
     if not (math.isfinite(low) and math.isfinite(high)) or high < low:
         raise ValueError(

@@ -1,8 +1,8 @@
 """hls4ml IR layers for the three SymbolNet Keras layers.
 
-The Keras handlers pass the trained values unfolded (weights with their thresholds,
-operators with their gates); the optimizer passes in :mod:`.passes` fold the pruning
-into them, and the templates in :mod:`.templates` emit code from the folded state.
+The Keras handlers pass the trained values unfolded: weights with their thresholds and
+operators with their gates. The optimizer passes in :mod:`.passes` fold the pruning into
+them, and the templates in :mod:`.templates` emit code from the folded state.
 
 Types come from the hls4ml configuration (``Precision``). ``weight``, ``bias``,
 ``accum``, ``reciprocal`` and ``pow_log`` set to ``"auto"`` are derived here from the
@@ -17,7 +17,6 @@ import numpy as np
 from hls4ml.model.attributes import Attribute, ConfigurableAttribute, TypeAttribute
 from hls4ml.model.layers import Layer
 from hls4ml.model.types import NamedType, UnspecifiedPrecisionType
-
 from hls4ml_symbolnet.converters import firmware_ops
 from hls4ml_symbolnet.converters.fixed_point import FixedType, build_table
 from hls4ml_symbolnet.converters.precision import (
@@ -84,7 +83,9 @@ class _PrunedLinearMixin:
             nonzero = np.abs(kernel[kernel != 0])
             self._set_fixed("weight", constant_type_for(float(nonzero.max()) if nonzero.size else 0.0, width))
         if self._unspecified("bias"):
-            self._set_fixed("bias", constant_type_for(float(np.max(np.abs(bias))) if bias.size else 0.0, width))
+            self._set_fixed(
+                "bias", constant_type_for(float(np.max(np.abs(bias))) if bias.size else 0.0, width)
+            )
         if self._unspecified("accum"):
             accum = accum_type_for(kernel, bias, _fixed(self, "weight"), _fixed(self, "bias"), input_type)
             self._set_fixed("accum", accum)
@@ -183,7 +184,9 @@ class SymbolNetSymbolic(_PrunedLinearMixin, Layer):
         self._build_tables()
 
     def _table_settings(self, name: str) -> dict:
-        model_tables = (self.model.config.config.get("HLSConfig", {}).get("Model") or {}).get("LookupTables") or {}
+        model_tables = (self.model.config.config.get("HLSConfig", {}).get("Model") or {}).get(
+            "LookupTables"
+        ) or {}
         settings = dict(model_tables.get(name) or {})
         settings.update(self.get_attr("lookup_tables", {}).get(name) or {})
         return settings
@@ -192,8 +195,12 @@ class SymbolNetSymbolic(_PrunedLinearMixin, Layer):
         """Operators of kept nodes, with pruned unary nodes as identity and pruned binary nodes as add."""
         unary_kept = node_gates(self.get_attr("unary_threshold"))
         binary_kept = node_gates(self.get_attr("binary_threshold"))
-        unary = tuple(n if keep else "identity" for n, keep in zip(self.get_attr("unary_operators"), unary_kept))
-        binary = tuple(n if keep else "add" for n, keep in zip(self.get_attr("binary_operators"), binary_kept))
+        unary = tuple(
+            n if keep else "identity" for n, keep in zip(self.get_attr("unary_operators"), unary_kept)
+        )
+        binary = tuple(
+            n if keep else "add" for n, keep in zip(self.get_attr("binary_operators"), binary_kept)
+        )
         return unary, binary
 
     def _unfolded_table_names(self) -> list[str]:
@@ -221,7 +228,11 @@ class SymbolNetSymbolic(_PrunedLinearMixin, Layer):
         width = self._default_width()
         for entry_name in ("reciprocal", "pow_log"):
             if self._unspecified(entry_name):
-                values = [table_extreme(spec, ranges[name]) for name, spec in specs.items() if spec.entry == entry_name]
+                values = [
+                    table_extreme(spec, ranges[name])
+                    for name, spec in specs.items()
+                    if spec.entry == entry_name
+                ]
                 self._set_fixed(entry_name, constant_type_for(max(values) if values else 1.0, width))
         result_type = FixedType.from_precision(self.get_output_variable().type.precision)
         tables = {}
@@ -230,7 +241,14 @@ class SymbolNetSymbolic(_PrunedLinearMixin, Layer):
             entry = result_type if spec.entry == "result" else _fixed(self, spec.entry)
             size = self._table_settings(name).get("table_size", DEFAULT_TABLE_SIZE)
             tables[name] = build_table(
-                name, spec.function, spec.function_name, source, ranges[name], size, entry, abs_input=spec.abs_input
+                name,
+                spec.function,
+                spec.function_name,
+                source,
+                ranges[name],
+                size,
+                entry,
+                abs_input=spec.abs_input,
             )
         self.set_attr("symbolnet_tables", tables)
 

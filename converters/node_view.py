@@ -24,7 +24,7 @@ __all__ = [
 
 
 def node_type(node, type_name: str) -> FixedType:
-    """The :class:`FixedType` of ``<type_name>_t`` of an IR node; ``result`` is its output type."""
+    """Return the :class:`FixedType` of an IR node's ``<type_name>_t``; ``result`` means its output type."""
     if type_name == "result":
         return FixedType.from_precision(node.get_output_variable().type.precision)
     return FixedType.from_precision(node.get_attr(type_name + "_t").precision)
@@ -35,7 +35,7 @@ def input_type(node) -> FixedType:
 
 
 def symbolic_layer_plan(node) -> SymbolicLayerPlan:
-    """The precision plan of one ``SymbolNetSymbolic`` node."""
+    """Read the precision plan of one ``SymbolNetSymbolic`` node."""
     tables: dict[str, LookupTable] = dict(node.get_attr("symbolnet_tables") or {})
     return SymbolicLayerPlan(
         name=node.name,
@@ -46,7 +46,7 @@ def symbolic_layer_plan(node) -> SymbolicLayerPlan:
 
 
 def output_layer_plan(node) -> OutputLayerPlan:
-    """The precision plan of the ``SymbolNetDense`` output node."""
+    """Read the precision plan of the ``SymbolNetDense`` output node."""
     return OutputLayerPlan(
         name=node.name, input=input_type(node), types={name: node_type(node, name) for name in OUTPUT_TYPES}
     )
@@ -90,10 +90,10 @@ def symbolnet_chain(hls_model) -> SymbolNetChain:
 
 
 def plan_from_hls_model(hls_model) -> PrecisionPlan:
-    """The :class:`~.plan.PrecisionPlan` an hls4ml SymbolNet model implements.
+    """Return the :class:`~.plan.PrecisionPlan` that an hls4ml SymbolNet model implements.
 
-    For the network form it is read from the layers' resolved types and tables, so it
-    describes the generated firmware whatever configuration produced it. For the
+    For the network form the plan is read from the layers' resolved types and tables, so
+    it describes the generated firmware whatever configuration produced it. For the
     expression form it is the plan the expressions were generated from.
     """
     for layer in hls_model.get_layers():

@@ -5,7 +5,7 @@ both require. Each pass marks the layers it has folded, so it applies once. Orde
 
 1. ``fold_input_pruning``: drop the input-pruning layer; pruned inputs get zero weights.
 2. ``apply_weight_pruning``: zero weights and biases at or below their thresholds and
-   round the rest to the layer's weight and bias types; a weight that rounds to zero
+   round the rest to the layer's weight and bias types. A weight that rounds to zero
    is removed too.
 3. ``replace_pruned_unary`` and ``replace_pruned_binary``: a pruned unary node becomes
    ``identity`` (no lookup table), a pruned binary node ``add``.
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import numpy as np
 from hls4ml.model.optimizer import OptimizerPass
-
 from hls4ml_symbolnet.converters.fixed_point import quantize_constant, requantize
 from hls4ml_symbolnet.converters.ir_layers import (
     SymbolNetDense,
@@ -52,14 +51,16 @@ BINARY_FOLDED = "symbolnet_binary_folded"
 CONSTANTS_FOLDED = "symbolnet_constants_folded"
 DEAD_REMOVED = "symbolnet_dead_removed"
 
-# Largest accumulator start value that a double literal in the generated code holds exactly.
+# Accumulator start values must stay below 2**53 so that a double literal in the generated code is exact.
 _DOUBLE_EXACT_BITS = 53
 
 
 def is_folded(node) -> bool:
     """True when the pruning passes that the generated code relies on have run on ``node``."""
     if isinstance(node, SymbolNetSymbolic):
-        return bool(node.get_attr(WEIGHTS_FOLDED) and node.get_attr(UNARY_FOLDED) and node.get_attr(BINARY_FOLDED))
+        return bool(
+            node.get_attr(WEIGHTS_FOLDED) and node.get_attr(UNARY_FOLDED) and node.get_attr(BINARY_FOLDED)
+        )
     return bool(node.get_attr(WEIGHTS_FOLDED))
 
 
@@ -84,11 +85,14 @@ class FoldInputPruning(OptimizerPass):
         for successor in node.get_output_nodes():
             if not isinstance(successor, (SymbolNetSymbolic, SymbolNetDense)):
                 raise NotImplementedError(
-                    f"Layer {node.name!r} feeds {successor.name!r} ({successor.class_name}); SymbolNet input pruning "
+                    f"Layer {node.name!r} feeds {successor.name!r} ({successor.class_name}), but SymbolNet "
+                    "input pruning "
                     "can only feed a SymbolicLayer or PrunedDense layer."
                 )
             if successor.get_attr(WEIGHTS_FOLDED):
-                raise RuntimeError(f"Layer {successor.name!r} was folded before its input pruning; pass order is broken.")
+                raise RuntimeError(
+                    f"Layer {successor.name!r} was folded before its input pruning; pass order is broken."
+                )
             current = successor.get_attr("input_mask", np.ones(mask.shape[0], dtype=bool))
             successor.set_attr("input_mask", current & mask)
         model.remove_node(node)
@@ -123,7 +127,9 @@ class ReplacePrunedUnary(OptimizerPass):
 
     def transform(self, model, node):
         kept = node_gates(node.get_attr("unary_threshold"))
-        operators = [name if keep else "identity" for name, keep in zip(node.get_attr("unary_operators"), kept)]
+        operators = [
+            name if keep else "identity" for name, keep in zip(node.get_attr("unary_operators"), kept)
+        ]
         node.set_attr("unary_operators", operators)
         node.set_attr(UNARY_FOLDED, True)
         return False
@@ -203,7 +209,9 @@ class FoldConstantNodes(OptimizerPass):
         dead = layer.get_attr("dead_nodes", np.zeros(layer.get_output_variable().shape[0], dtype=bool)).copy()
         n_nodes = dead.shape[0]
         constant = [
-            k for k in range(n_nodes) if not dead[k] and not np.any(kernel_raw[:, _units_of_node(layer, k)] != 0)
+            k
+            for k in range(n_nodes)
+            if not dead[k] and not np.any(kernel_raw[:, _units_of_node(layer, k)] != 0)
         ]
         if not constant or not _exact_accumulator(successor):
             return
@@ -211,7 +219,9 @@ class FoldConstantNodes(OptimizerPass):
         linear = node_type(layer, "linear")
         z = requantize(_accum_start(layer), accum.frac, linear)[None, :]
         plan = symbolic_layer_plan(layer)
-        values = node_outputs(z, layer.get_attr("unary_operators"), layer.get_attr("binary_operators"), plan)[0]
+        values = node_outputs(z, layer.get_attr("unary_operators"), layer.get_attr("binary_operators"), plan)[
+            0
+        ]
         successor_kernel = successor.get_attr("kernel_raw").copy()
         start = _accum_start(successor).copy()
         successor_accum = node_type(successor, "accum")
@@ -239,7 +249,11 @@ class RemoveDeadNodes(OptimizerPass):
     """
 
     def match(self, node):
-        return isinstance(node, SymbolNetDense) and node.get_attr(CONSTANTS_FOLDED) and not node.get_attr(DEAD_REMOVED)
+        return (
+            isinstance(node, SymbolNetDense)
+            and node.get_attr(CONSTANTS_FOLDED)
+            and not node.get_attr(DEAD_REMOVED)
+        )
 
     def transform(self, model, node):
         successor_kernel = node.get_attr("kernel_raw")

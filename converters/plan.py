@@ -74,7 +74,8 @@ class PrecisionPlan:
         output: plan of the output layer.
         observed: float ranges ``(min, max)`` seen on calibration data, keyed by
             ``(layer name, quantity)``; empty without calibration data.
-        user_given: ``(layer name, type name)`` pairs whose type the user set.
+        user_given: ``(layer name, type name)`` pairs whose type the user set, and
+            ``(layer name, "table <name>")`` pairs whose table range the user set.
     """
 
     input_name: str
@@ -113,7 +114,9 @@ class PrecisionPlan:
                 row(layer.name, type_name, layer.types[type_name])
         for type_name in OUTPUT_TYPES:
             row(self.output.name, type_name, self.output.types[type_name])
-        table_lines = [f"  {layer.name}: {table.describe()}" for layer in self.layers for table in layer.tables.values()]
+        table_lines = [
+            f"  {layer.name}: {table.describe()}" for layer in self.layers for table in layer.tables.values()
+        ]
         if table_lines:
             lines.append("lookup tables:")
             lines.extend(table_lines)
@@ -139,13 +142,19 @@ class PrecisionPlan:
             strategy: ``Model.Strategy``.
         """
         default = default_precision or self.input.cpp()
-        model_config: dict = {"Precision": {"default": default}, "ReuseFactor": reuse_factor, "Strategy": strategy}
+        model_config: dict = {
+            "Precision": {"default": default},
+            "ReuseFactor": reuse_factor,
+            "Strategy": strategy,
+        }
         if granularity == "model":
             model_config["Precision"].update(self._model_types())
             model_config["LookupTables"] = self._model_tables()
             return {"Model": model_config}
         if granularity != "name":
-            raise ValueError(f"`granularity` must be 'model' or 'name'. Received: granularity={granularity!r}")
+            raise ValueError(
+                f"`granularity` must be 'model' or 'name'. Received: granularity={granularity!r}"
+            )
         layer_config: dict = {self.input_name: {"Precision": {"result": self.input.cpp()}}}
         if self.input_pruning_name is not None:
             layer_config[self.input_pruning_name] = {"Precision": {"result": self.input.cpp()}}

@@ -6,8 +6,8 @@ How a type is chosen, for each layer and type name (see :mod:`.plan` for the nam
    ``Model.Precision.<type>`` (any value but ``"auto"``), is used as given. With
    calibration data, a warning names the layer when it overflows on that data.
 2. Otherwise ``weight``, ``bias``, ``reciprocal`` and ``pow_log`` get the integer bits
-   their largest constant needs; ``accum`` is wide enough that no sum can round or
-   overflow, for any input of the layer's input type.
+   their largest constant needs. ``accum`` is wide enough that no sum can round or
+   overflow for any input of the layer's input type.
 3. Otherwise ``linear``, ``result``, ``pow_exponent`` and the input type take the
    width and modes of the default precision (``LayerName.<layer>.Precision`` when it
    is a string, else ``Model.Precision.default`` or a string ``Model.Precision``, else
@@ -30,7 +30,6 @@ import warnings
 from collections.abc import Mapping
 
 import numpy as np
-
 from hls4ml_symbolnet.converters import firmware_ops
 from hls4ml_symbolnet.converters.fixed_point import FixedType, build_table
 from hls4ml_symbolnet.converters.plan import (
@@ -40,6 +39,7 @@ from hls4ml_symbolnet.converters.plan import (
     PrecisionPlan,
     SymbolicLayerPlan,
 )
+
 __all__ = [
     "DEFAULT_ABS_TABLE_RANGE",
     "DEFAULT_PRECISION",
@@ -81,12 +81,15 @@ def parse_precision(value, where: str, backend: str = "Vivado") -> FixedType:
     from hls4ml.model.types import PrecisionType
 
     if not isinstance(value, (str, PrecisionType)):
-        raise ValueError(f"Invalid precision for {where}: expected a string such as 'ap_fixed<18,10>'. Received: {value!r}")
+        raise ValueError(
+            f"Invalid precision for {where}: expected a string such as 'ap_fixed<18,10>'. Received: {value!r}"
+        )
     try:
         precision = get_backend(backend).convert_precision_string(value)
     except Exception as error:  # hls4ml's parser raises several types on malformed strings
         raise ValueError(
-            f"Invalid precision {value!r} for {where}: hls4ml cannot parse it ({type(error).__name__}: {error}). "
+            f"Invalid precision {value!r} for {where}: hls4ml cannot parse it "
+            f"({type(error).__name__}: {error}). "
             "Use a form such as 'ap_fixed<18,10>' or 'ap_fixed<16,6,AP_RND,AP_SAT>'."
         ) from None
     try:
@@ -132,7 +135,9 @@ def _range(values: np.ndarray) -> tuple[float, float] | None:
     return float(np.min(finite)), float(np.max(finite))
 
 
-def profile_ranges(folded, x: np.ndarray, input_name: str = "input") -> dict[tuple[str, str], tuple[float, float]]:
+def profile_ranges(
+    folded, x: np.ndarray, input_name: str = "input"
+) -> dict[tuple[str, str], tuple[float, float]]:
     """Float ranges ``(min, max)`` of every quantity the firmware types must hold.
 
     Keys are ``(layer name, quantity)`` with quantities ``result`` (input, node outputs,
@@ -210,7 +215,7 @@ def _fit(template: FixedType, max_abs: float) -> FixedType:
 
 
 def constant_type_for(max_abs: float, width: int) -> FixedType:
-    """Signed type of ``width`` bits (more if needed) with the integer bits constants up to ``max_abs`` need."""
+    """Return a signed type of ``width`` bits (more if needed) that fits constants up to ``max_abs``."""
     return _fit(FixedType(width, 1), max_abs)
 
 
@@ -229,7 +234,9 @@ def accum_type_for(kernel, bias, weight: FixedType, bias_type: FixedType, input_
     bound = 0
     for unit in range(len(bias_raw)):
         total = abs(int(bias_raw[unit])) << (frac - bias_type.frac)
-        total += (int(np.sum(np.abs(kernel_raw[:, unit]))) * largest_input) << (frac - weight.frac - input_type.frac)
+        total += (int(np.sum(np.abs(kernel_raw[:, unit]))) * largest_input) << (
+            frac - weight.frac - input_type.frac
+        )
         bound = max(bound, total)
     integer = max(bound.bit_length() + 1 - frac, 1)
     return FixedType(integer + frac, integer)
@@ -272,7 +279,7 @@ class _UserSettings:
         return self.default
 
     def explicit(self, layer: str, type_name: str) -> FixedType | None:
-        """The type the user set for ``layer``'s ``type_name``, or None for automatic."""
+        """Return the type the user set for ``layer``'s ``type_name``, or None when it is automatic."""
         precision = (self.layers.get(layer) or {}).get("Precision")
         if isinstance(precision, Mapping) and type_name in precision:
             value = precision[type_name]
@@ -290,12 +297,17 @@ class _UserSettings:
         settings: dict = {}
         for source, where in (
             (self.model_tables.get(name), f"Model.LookupTables.{name}"),
-            (((self.layers.get(layer) or {}).get("LookupTables") or {}).get(name), f"LayerName.{layer}.LookupTables.{name}"),
+            (
+                ((self.layers.get(layer) or {}).get("LookupTables") or {}).get(name),
+                f"LayerName.{layer}.LookupTables.{name}",
+            ),
         ):
             if source is None:
                 continue
             if not isinstance(source, Mapping):
-                raise ValueError(f"{where} must be a dict with keys {list(_TABLE_KEYS)}. Received: {source!r}")
+                raise ValueError(
+                    f"{where} must be a dict with keys {list(_TABLE_KEYS)}. Received: {source!r}"
+                )
             unknown = [key for key in source if key not in _TABLE_KEYS]
             if unknown:
                 raise ValueError(f"{where} has unknown keys {unknown}; allowed keys: {list(_TABLE_KEYS)}.")
@@ -416,7 +428,9 @@ def _build_plan(folded, settings, observed, widen, table_size, input_name, pruni
     layer_plans = []
     current_input = input_type
     for layer in folded.layers:
-        layer_plan = _symbolic_plan(folded, layer, current_input, settings, observed, widen, table_size, user_given)
+        layer_plan = _symbolic_plan(
+            folded, layer, current_input, settings, observed, widen, table_size, user_given
+        )
         layer_plans.append(layer_plan)
         current_input = layer_plan.types["result"]
     name = folded.output_layer_name
@@ -438,12 +452,16 @@ def _build_plan(folded, settings, observed, widen, table_size, input_name, pruni
 def _linear_types(settings, name, linear, input_type) -> dict[str, FixedType]:
     weights = linear.kernel[linear.kernel != 0]
     weight = _constant_type(settings, name, "weight", float(np.max(np.abs(weights))) if weights.size else 0.0)
-    bias = _constant_type(settings, name, "bias", float(np.max(np.abs(linear.bias))) if linear.bias.size else 0.0)
+    bias = _constant_type(
+        settings, name, "bias", float(np.max(np.abs(linear.bias))) if linear.bias.size else 0.0
+    )
     accum = _accum_type(settings, name, linear, weight, bias, input_type)
     return {"weight": weight, "bias": bias, "accum": accum}
 
 
-def _symbolic_plan(folded, layer, input_type, settings, observed, widen, table_size, user_given) -> SymbolicLayerPlan:
+def _symbolic_plan(
+    folded, layer, input_type, settings, observed, widen, table_size, user_given
+) -> SymbolicLayerPlan:
     name = layer.name
     types = _linear_types(settings, name, layer.linear, input_type)
     for type_name in _DATA_TYPES:
@@ -454,7 +472,9 @@ def _symbolic_plan(folded, layer, input_type, settings, observed, widen, table_s
         ranges[table_name] = _table_range(settings, name, table_name, spec, observed)
     for entry_name in ("reciprocal", "pow_log"):
         values = [
-            table_extreme(spec, ranges[table_name]) for table_name, spec in specs.items() if spec.entry == entry_name
+            table_extreme(spec, ranges[table_name])
+            for table_name, spec in specs.items()
+            if spec.entry == entry_name
         ]
         types[entry_name] = _constant_type(settings, name, entry_name, max(values) if values else 1.0)
     tables = {}
@@ -493,13 +513,17 @@ def _widen_until_no_overflow(folded, plan, settings, observed, widen, table_size
 
     for _ in range(_MAX_WIDENING_ROUNDS):
         report = FixedPointModel(folded, plan).overflow_report(x)["overflows"]
-        automatic = [site for site in report if site not in plan.user_given and site[1] in (*_DATA_TYPES, "result")]
+        automatic = [
+            site for site in report if site not in plan.user_given and site[1] in (*_DATA_TYPES, "result")
+        ]
         if not automatic:
             return plan
         for site in automatic:
             widen[site] = widen.get(site, 0) + 1
         logger.debug("Widening types that overflow on the calibration data: %s", automatic)
-        plan = _build_plan(folded, settings, observed, widen, table_size, plan.input_name, plan.input_pruning_name)
+        plan = _build_plan(
+            folded, settings, observed, widen, table_size, plan.input_name, plan.input_pruning_name
+        )
     return plan
 
 

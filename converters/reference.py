@@ -7,7 +7,6 @@ import math
 from collections import defaultdict
 
 import numpy as np
-
 from hls4ml_symbolnet.converters import firmware_ops
 from hls4ml_symbolnet.converters.fixed_point import (
     FixedType,
@@ -51,7 +50,9 @@ class QuantizedLinear:
 
     @property
     def exact(self) -> bool:
-        return accumulator_is_exact(self.kernel_raw, self.bias_raw, self.weight, self.bias, self.accum, self.input)
+        return accumulator_is_exact(
+            self.kernel_raw, self.bias_raw, self.weight, self.bias, self.accum, self.input
+        )
 
 
 def accumulator_is_exact(kernel_raw, bias_raw, weight, bias, accum, input_type) -> bool:
@@ -64,7 +65,9 @@ def accumulator_is_exact(kernel_raw, bias_raw, weight, bias, accum, input_type) 
     if not accum.signed or accum.frac < product_frac or accum.frac < bias.frac:
         return False
     largest_input = max(abs(input_type.min_raw), abs(input_type.max_raw))
-    column_sums = np.sum(np.abs(kernel_raw.astype(object)), axis=0) if kernel_raw.size else np.zeros(0, dtype=object)
+    column_sums = (
+        np.sum(np.abs(kernel_raw.astype(object)), axis=0) if kernel_raw.size else np.zeros(0, dtype=object)
+    )
     for unit in range(len(bias_raw)):
         bound = abs(int(bias_raw[unit])) << (accum.frac - bias.frac)
         if kernel_raw.size:
@@ -175,7 +178,7 @@ class FixedPointModel:
         return self._run(x, None)[-1]
 
     def trace(self, x) -> dict[str, np.ndarray]:
-        """Return raw intermediate values: ``input``, then ``<layer>/linear`` and ``<layer>/result`` per layer."""
+        """Return raw intermediate values: ``input``, then ``<layer>/linear`` and ``<layer>/result``."""
         values: dict[str, np.ndarray] = {}
         self._run(x, None, values)
         return values
@@ -196,7 +199,9 @@ class FixedPointModel:
     def _check_input(self, x) -> np.ndarray:
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != self.folded.n_inputs:
-            raise ValueError(f"Expected inputs of shape (n_samples, {self.folded.n_inputs}). Received: shape={x.shape}")
+            raise ValueError(
+                f"Expected inputs of shape (n_samples, {self.folded.n_inputs}). Received: shape={x.shape}"
+            )
         return x.astype(np.float64)
 
     def _run(self, x, recorder: _Recorder | None, values: dict | None = None):
@@ -223,14 +228,18 @@ class FixedPointModel:
                 values[f"{layer_plan.name}/result"] = h
             outputs.append(h)
         output_plan = self.plan.output
-        y = _linear_sums(h, self.linears[-1], output_plan.types["result"], output_plan.name, "result", overflows)
+        y = _linear_sums(
+            h, self.linears[-1], output_plan.types["result"], output_plan.name, "result", overflows
+        )
         if values is not None:
             values[f"{output_plan.name}/result"] = y
         outputs.append(y)
         return outputs
 
 
-def _linear_sums(h, linear: QuantizedLinear, out_type: FixedType, layer_name: str, out_quantity: str, overflows):
+def _linear_sums(
+    h, linear: QuantizedLinear, out_type: FixedType, layer_name: str, out_quantity: str, overflows
+):
     """Compute the linear units of one layer and assign them to ``out_type``."""
     accum_site = overflows((layer_name, "accum"))
     if linear.exact:
@@ -244,7 +253,9 @@ def _exact_sums(h, linear: QuantizedLinear, accum_site) -> np.ndarray:
     product_frac = linear.weight.frac + linear.input.frac
     common = max(product_frac, linear.bias.frac)
     used = np.flatnonzero(np.any(linear.kernel_raw != 0, axis=1))
-    bits = linear.weight.width + linear.input.width + math.ceil(math.log2(len(used) + 2)) + common - product_frac
+    bits = (
+        linear.weight.width + linear.input.width + math.ceil(math.log2(len(used) + 2)) + common - product_frac
+    )
     if len(used):
         products = exact_array(h[:, used], bits) @ exact_array(linear.kernel_raw[used], bits)
     else:
@@ -326,16 +337,22 @@ def _binary(name, left, right, types, layer_plan, overflows, result_site, clampe
         return requantize(total, linear_type.frac, result_type, result_site)
     if kind == "multiply":
         bits = 2 * linear_type.width + 1
-        return requantize(exact_array(left, bits) * exact_array(right, bits), 2 * linear_type.frac, result_type, result_site)
+        return requantize(
+            exact_array(left, bits) * exact_array(right, bits), 2 * linear_type.frac, result_type, result_site
+        )
     if kind == "divide":
         table = layer_plan.tables[name]
-        reciprocal = table.lookup(np.abs(exact_array(right, linear_type.width + 2)), clamped((layer_plan.name, f"table {name}")))
+        reciprocal = table.lookup(
+            np.abs(exact_array(right, linear_type.width + 2)), clamped((layer_plan.name, f"table {name}"))
+        )
         bits = linear_type.width + table.entry_type.width + 1
         product = exact_array(left, bits) * exact_array(reciprocal, bits)
         return requantize(product, linear_type.frac + table.entry_type.frac, result_type, result_site)
     log_table = layer_plan.tables[f"{name}_log"]
     exp_table = layer_plan.tables[f"{name}_exp"]
-    logarithm = log_table.lookup(np.abs(exact_array(left, linear_type.width + 2)), clamped((layer_plan.name, f"table {name}_log")))
+    logarithm = log_table.lookup(
+        np.abs(exact_array(left, linear_type.width + 2)), clamped((layer_plan.name, f"table {name}_log"))
+    )
     bits = linear_type.width + log_table.entry_type.width + 1
     exponent = requantize(
         exact_array(right, bits) * exact_array(logarithm, bits),
@@ -344,4 +361,3 @@ def _binary(name, left, right, types, layer_plan, overflows, result_site, clampe
         overflows((layer_plan.name, "pow_exponent")),
     )
     return exp_table.lookup(exponent, clamped((layer_plan.name, f"table {name}_exp")))
-

@@ -53,7 +53,6 @@ def register_symbolnet() -> None:
     from hls4ml.backends.backend import get_backend
     from hls4ml.model.layers import layer_map, register_layer
     from hls4ml.model.optimizer import get_available_passes
-
     from hls4ml_symbolnet.converters import handlers  # noqa: F401  (defining the handlers registers them)
     from hls4ml_symbolnet.converters.expression import EXPRESSION_TEMPLATES
     from hls4ml_symbolnet.converters.ir_layers import SymbolNetDense, SymbolNetInputPruning, SymbolNetSymbolic

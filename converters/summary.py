@@ -6,7 +6,6 @@ import collections
 import dataclasses
 
 import numpy as np
-
 from hls4ml_symbolnet.converters import firmware_ops
 
 __all__ = ["FoldSummary", "OperationCounts", "compare_with_float", "fold_summary"]
@@ -58,7 +57,10 @@ class FoldSummary:
     after: OperationCounts
 
     def __str__(self) -> str:
-        rows = [("multiplies", self.before.multiplies, self.after.multiplies), ("adds", self.before.adds, self.after.adds)]
+        rows = [
+            ("multiplies", self.before.multiplies, self.after.multiplies),
+            ("adds", self.before.adds, self.after.adds),
+        ]
         names = sorted(set(self.before.functions) | set(self.after.functions))
         rows += [(f"node {name}", self.before.functions[name], self.after.functions[name]) for name in names]
         rows.append(("lookup tables", len(self.before.tables), len(self.after.tables)))
@@ -66,7 +68,10 @@ class FoldSummary:
         lines = [f"{'operation':<24} {'before':>10} {'after':>10}", "-" * 46]
         lines += [f"{name:<24} {before:>10} {after:>10}" for name, before, after in rows]
         if self.after.tables:
-            lines.append("tables after folding: " + ", ".join(f"{k} ({v})" for k, v in sorted(self.after.tables.items())))
+            lines.append(
+                "tables after folding: "
+                + ", ".join(f"{k} ({v})" for k, v in sorted(self.after.tables.items()))
+            )
         return "\n".join(lines)
 
 
@@ -118,7 +123,9 @@ def fold_summary(hls_model) -> FoldSummary:
             for j, name in enumerate(node.get_attr("binary_operators")):
                 if live[n_unary + j]:
                     after.add_binary(name)
-            after.tables.update({f"{node.name}/{name}": table.size for name, table in used_tables(node).items()})
+            after.tables.update(
+                {f"{node.name}/{name}": table.size for name, table in used_tables(node).items()}
+            )
         has_start = np.array([int(v) != 0 for v in start], dtype=bool)
         after.add_linear(n_terms[live_units], has_start[live_units])
     return FoldSummary(before=before, after=after)

@@ -1,9 +1,9 @@
 """Config and function templates that generate the network form's C++.
 
-Each SymbolNet layer gets a config struct (in ``parameters.h``) whose static
-``compute`` function is the layer unrolled: one accumulator per live linear unit with
-the nonzero weights as constants, one statement per live operator node, and the lookup
-tables those nodes use as constant arrays. The function call is
+Each SymbolNet layer gets a config struct in ``parameters.h``. Its static ``compute``
+function is the layer unrolled: one accumulator per live linear unit with the nonzero
+weights as constants, one statement per live operator node, and the lookup tables those
+nodes read as constant arrays. The function call is
 ``nnet::symbolnet_layer<input_t, output_t, config>``, from ``nnet_symbolnet.h``.
 The arithmetic is the one :class:`~.reference.FixedPointModel` documents.
 
@@ -18,7 +18,6 @@ import re
 
 import numpy as np
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
-
 from hls4ml_symbolnet.converters import firmware_ops
 from hls4ml_symbolnet.converters.fixed_point import LookupTable
 from hls4ml_symbolnet.converters.ir_layers import SymbolNetDense, SymbolNetInputPruning, SymbolNetSymbolic
@@ -48,7 +47,7 @@ symbolnet_config_template = """struct config{index} : nnet::symbolnet_layer_conf
 """
 
 _INDENT = " " * 8
-# Largest raw integer that a double literal holds exactly.
+# Raw integers below this bound convert to a double literal exactly (53-bit significand).
 _DOUBLE_EXACT = 1 << 53
 _ENTRIES_PER_LINE = 16
 
@@ -58,8 +57,8 @@ def cpp_literal(raw: int, frac: int) -> str:
     raw = int(raw)
     if abs(raw) >= _DOUBLE_EXACT:
         raise ValueError(
-            f"The constant {raw} * 2^-{frac} has more than 53 significant bits, so no double literal holds it "
-            "exactly; use a narrower weight, bias or accumulator type."
+            f"Invalid constant {raw} * 2^-{frac}: it has more than 53 significant bits, so a double literal "
+            "cannot represent it exactly. Use a narrower weight, bias or accumulator type."
         )
     return repr(math.ldexp(raw, -frac))
 
@@ -72,7 +71,8 @@ def _check_io_type(node):
     io_type = node.model.config.get_config_value("IOType")
     if io_type != "io_parallel":
         raise NotImplementedError(
-            f"Layer {node.name!r}: SymbolNet layers support io_type='io_parallel' only. Received: io_type={io_type!r}"
+            f"Layer {node.name!r}: SymbolNet layers support io_type='io_parallel' only. "
+            f"Received: io_type={io_type!r}"
         )
 
 
@@ -80,7 +80,8 @@ def _require_folded(node):
     if not is_folded(node):
         raise RuntimeError(
             f"Layer {node.name!r} reached code generation with its pruning unfolded: the SymbolNet passes "
-            "(vivado:apply_weight_pruning, vivado:replace_pruned_unary, vivado:replace_pruned_binary) did not run. "
+            "(vivado:apply_weight_pruning, vivado:replace_pruned_unary, vivado:replace_pruned_binary) "
+            "did not run. "
             "Remove them from the configuration's SkipOptimizers or add them to Optimizers."
         )
 
@@ -116,7 +117,10 @@ def _table_lines(table: LookupTable) -> list[str]:
     suffix = "" if c_type == "int" else "LL"
     entries = [f"{int(v)}{suffix}" for v in table.entries]
     rows = [", ".join(entries[i : i + _ENTRIES_PER_LINE]) for i in range(0, len(entries), _ENTRIES_PER_LINE)]
-    lines = [f"// {table.describe()}", f"static const {c_type} table_{_identifier(table.name)}[{table.size}] = {{"]
+    lines = [
+        f"// {table.describe()}",
+        f"static const {c_type} table_{_identifier(table.name)}[{table.size}] = {{",
+    ]
     lines += [f"    {row}," for row in rows]
     lines.append("};")
     return lines
@@ -124,7 +128,7 @@ def _table_lines(table: LookupTable) -> list[str]:
 
 def _lookup(table: LookupTable, out_type: str, argument: str) -> str:
     return (
-        f"nnet::symbolnet_lookup<{out_type}, {table.size}, {table.shift}, {'true' if table.abs_input else 'false'}>"
+        f"nnet::symbolnet_lookup<{out_type}, {table.size}, {table.shift}, {str(table.abs_input).lower()}>"
         f"({argument}, table_{_identifier(table.name)}, {table.start_raw}LL)"
     )
 
@@ -226,7 +230,9 @@ class SymbolicConfigTemplate(LayerConfigTemplate):
             index=node.index,
             n_in=node.get_attr("n_in"),
             n_out=node.get_output_variable().shape[0],
-            typedefs=_typedefs(node, ("weight", "bias", "accum", "linear", "reciprocal", "pow_log", "pow_exponent")),
+            typedefs=_typedefs(
+                node, ("weight", "bias", "accum", "linear", "reciprocal", "pow_log", "pow_exponent")
+            ),
             body=symbolic_layer_code(node),
         )
 

@@ -7,9 +7,14 @@ Two compiles cover all cases.
 
 import numpy as np
 import pytest
+from hls4ml_symbolnet.converters import (
+    FixedPointModel,
+    compare_with_float,
+    convert_from_symbolnet,
+    plan_from_hls_model,
+)
 
 from hls4ml_symbolnet import build_symbolnet, fold_network
-from hls4ml_symbolnet.converters import FixedPointModel, compare_with_float, convert_from_symbolnet, plan_from_hls_model
 from hls4ml_symbolnet.datasets import load_jets
 from hls4ml_symbolnet.operators import BINARY_OPERATORS, UNARY_OPERATORS
 
@@ -127,7 +132,9 @@ def test_firmware_close_to_float_on_calibration_rows(firmware):
     # slope, so they are left out of this bound.
     layer = firmware["plan"].layers[0]
     tolerance = layer.types["result"].lsb + 4 * max(table.step for table in layer.tables.values())
-    gentle = [node_column("unary", name, "kept") for name in ("sin", "cos", "tanh", "gauss", "identity", "square")]
+    gentle = [
+        node_column("unary", name, "kept") for name in ("sin", "cos", "tanh", "gauss", "identity", "square")
+    ]
     assert np.max(np.abs(simulated[:, gentle] - expected[:, gentle])) <= tolerance
 
 

@@ -7,8 +7,6 @@ summary has pruned parts to leave out.
 
 import numpy as np
 import pytest
-
-from hls4ml_symbolnet import build_symbolnet, fold_network
 from hls4ml_symbolnet.converters import (
     FixedPointModel,
     compare_with_float,
@@ -16,6 +14,8 @@ from hls4ml_symbolnet.converters import (
     fold_summary,
     plan_from_hls_model,
 )
+
+from hls4ml_symbolnet import build_symbolnet, fold_network
 from hls4ml_symbolnet.datasets import load_mnist
 
 UNARY = ("sin", "cos", "exp", "gauss")
@@ -27,7 +27,9 @@ N_TEST = 500
 def train_model(splits):
     import keras
 
-    model = build_symbolnet(784, 10, hidden=[(12, 3)], unary_operators=UNARY, binary_operators=BINARY, seed=5, name="mnist")
+    model = build_symbolnet(
+        784, 10, hidden=[(12, 3)], unary_operators=UNARY, binary_operators=BINARY, seed=5, name="mnist"
+    )
     model.compile(optimizer=keras.optimizers.Adam(0.01))
     x_train = splits.x_train[:2000]
     y_train = np.eye(10, dtype="float32")[splits.y_train[:2000]]

@@ -7,8 +7,6 @@ import warnings
 import keras
 import numpy as np
 import pytest
-
-from hls4ml_symbolnet import build_symbolnet, fold_network
 from hls4ml_symbolnet.converters import (
     FixedPointModel,
     config_from_symbolnet,
@@ -18,6 +16,8 @@ from hls4ml_symbolnet.converters import (
     plan_from_hls_model,
 )
 from hls4ml_symbolnet.converters.fixed_point import quantize_constant
+
+from hls4ml_symbolnet import build_symbolnet, fold_network
 from hls4ml_symbolnet.datasets import load_jets
 
 N_INPUTS = 5
@@ -39,7 +39,9 @@ def make_model(seed: int = 3) -> keras.Model:
     Input 1 is pruned, unary node 0 (sin) and binary node 0 (mul) are pruned, and
     every weight of input 3 into the linear units is pruned by its threshold.
     """
-    model = build_symbolnet(N_INPUTS, 2, hidden=[(4, 2)], unary_operators=UNARY, binary_operators=BINARY, seed=seed, name="net")
+    model = build_symbolnet(
+        N_INPUTS, 2, hidden=[(4, 2)], unary_operators=UNARY, binary_operators=BINARY, seed=seed, name="net"
+    )
     model(np.zeros((1, N_INPUTS), "float32"))
     rng = np.random.default_rng(seed)
     pruning = model.get_layer("net_input_pruning")
@@ -59,7 +61,9 @@ def make_model(seed: int = 3) -> keras.Model:
     return model
 
 
-def compute_body(project, config_index_pattern=r"struct config\d+ : nnet::symbolnet_layer_config") -> list[str]:
+def compute_body(
+    project, config_index_pattern=r"struct config\d+ : nnet::symbolnet_layer_config"
+) -> list[str]:
     """The generated compute() bodies in parameters.h, in layer order."""
     text = (project / "firmware" / "parameters.h").read_text()
     return re.split(config_index_pattern, text)[1:]
@@ -76,8 +80,8 @@ def converted(tmp_path_factory, jets_x):
 
 def test_handlers_found_for_each_layer():
     from hls4ml.converters.keras_v3 import layer_handlers
-
     from hls4ml_symbolnet.converters import register_symbolnet
+
     from hls4ml_symbolnet.layers import InputPruning, PrunedDense, SymbolicLayer
 
     register_symbolnet()
@@ -114,7 +118,12 @@ def test_passes_run_in_optimize_flow(converted):
     for flow_group in hls_model._applied_flows:
         for passes in flow_group.values():
             applied |= set(passes)
-    for name in ("fold_input_pruning", "apply_weight_pruning", "replace_pruned_unary", "replace_pruned_binary"):
+    for name in (
+        "fold_input_pruning",
+        "apply_weight_pruning",
+        "replace_pruned_unary",
+        "replace_pruned_binary",
+    ):
         assert f"vivado:{name}" in applied, name
     layer_classes = [layer.class_name for layer in hls_model.get_layers()]
     assert "SymbolNetInputPruning" not in layer_classes
@@ -195,7 +204,9 @@ def test_user_type_that_overflows_warns_with_layer_name(jets_x):
 
 
 def test_saturation_comes_from_default_precision(jets_x):
-    plan = make_precision_plan(make_model(), calibration_data=jets_x, default_precision="ap_fixed<16,6,AP_RND,AP_SAT>")
+    plan = make_precision_plan(
+        make_model(), calibration_data=jets_x, default_precision="ap_fixed<16,6,AP_RND,AP_SAT>"
+    )
     for name in ("linear", "result"):
         assert plan.layers[0].types[name].overflow == "SAT"
         assert plan.layers[0].types[name].rounding == "RND"
@@ -229,7 +240,9 @@ def test_vendor_build_reports(tmp_path, jets_x):
         pytest.skip("vitis-run (Vitis HLS) not found")
     import hls4ml
 
-    hls_model = convert_from_symbolnet(make_model(), output_dir=str(tmp_path / "build"), calibration_data=jets_x)
+    hls_model = convert_from_symbolnet(
+        make_model(), output_dir=str(tmp_path / "build"), calibration_data=jets_x
+    )
     hls_model.build(csim=False, synth=True)
     report = hls4ml.report.read_vivado_report(str(tmp_path / "build"))
     assert report is not None
@@ -248,7 +261,9 @@ def test_fully_pruned_model_warns_and_is_constant(tmp_path, jets_x):
     model = make_model()
     model.get_layer("net_input_pruning").threshold.assign(np.ones(N_INPUTS, "float32"))
     with pytest.warns(UserWarning, match="fully pruned"):
-        hls_model = convert_from_symbolnet(model, output_dir=str(tmp_path / "constant"), calibration_data=jets_x)
+        hls_model = convert_from_symbolnet(
+            model, output_dir=str(tmp_path / "constant"), calibration_data=jets_x
+        )
     hls_model.write()
     for body in compute_body(tmp_path / "constant"):
         assert "x[" not in body.split("compute(")[1].split("{", 1)[1]

@@ -75,7 +75,6 @@ def test_importing_symbolnet_first_also_registers(first_import):
 def test_register_symbolnet_is_idempotent():
     import hls4ml
     from hls4ml.model.flow import get_flow
-
     from hls4ml_symbolnet.converters import register_symbolnet
 
     register_symbolnet()

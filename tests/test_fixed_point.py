@@ -6,7 +6,6 @@ import subprocess
 
 import numpy as np
 import pytest
-
 from hls4ml_symbolnet.converters.fixed_point import (
     OVERFLOW_MODES,
     ROUNDING_MODES,
@@ -95,7 +94,9 @@ def test_build_table_covers_range_with_power_of_two_step():
     assert table.stop >= 2.2
     assert np.log2(table.step) == int(np.log2(table.step))
     assert table.step >= input_type.lsb
-    np.testing.assert_allclose(to_float(table.entries, table.entry_type), np.sin(table.samples()), atol=2**-16)
+    np.testing.assert_allclose(
+        to_float(table.entries, table.entry_type), np.sin(table.samples()), atol=2**-16
+    )
 
 
 def test_build_table_rejects_size_that_is_not_power_of_two():
@@ -117,7 +118,9 @@ def test_table_index_picks_nearest_sample_and_clamps():
 
 def test_abs_table_starts_at_zero():
     input_type = FixedType(12, 4)
-    table = build_table("div", lambda a: 1 / (0.001 + a), "1/(0.001+|x|)", input_type, (0.0, 3.0), 64, FixedType(18, 11), True)
+    table = build_table(
+        "div", lambda a: 1 / (0.001 + a), "1/(0.001+|x|)", input_type, (0.0, 3.0), 64, FixedType(18, 11), True
+    )
     assert table.start == 0.0
     assert table.abs_input
     assert to_float(table.entries[:1], table.entry_type)[0] == pytest.approx(1000.0, abs=2**-7)
@@ -139,7 +142,8 @@ def test_rounding_and_overflow_match_ap_fixed_headers(tmp_path):
         "#include <cstdio>",
         "template <class T> void show(double d) {",
         "    T direct = d; ap_int<T::width> a = direct.range(T::width - 1, 0);",
-        "    ap_fixed<16, 8> wide = d; T assigned = wide; ap_int<T::width> b = assigned.range(T::width - 1, 0);",
+        "    ap_fixed<16, 8> wide = d; T assigned = wide;",
+        "    ap_int<T::width> b = assigned.range(T::width - 1, 0);",
         '    printf("%d %d\\n", a.to_int(), b.to_int());',
         "}",
         "int main() {",
@@ -151,11 +155,17 @@ def test_rounding_and_overflow_match_ap_fixed_headers(tmp_path):
     source = tmp_path / "modes.cpp"
     source.write_text("\n".join(lines))
     binary = tmp_path / "modes"
-    subprocess.run([compiler, "-std=c++11", "-O1", f"-I{include}", str(source), "-o", str(binary)], check=True)
+    subprocess.run(
+        [compiler, "-std=c++11", "-O1", f"-I{include}", str(source), "-o", str(binary)], check=True
+    )
     output = subprocess.run([str(binary)], check=True, capture_output=True, text=True).stdout
     results = np.array(output.split(), dtype=np.int64).reshape(len(modes), len(values), 2)
     wide = quantize_float(values, FixedType(16, 8))
     for index, (rounding, overflow) in enumerate(modes):
         fixed_type = FixedType(6, 3, rounding=rounding, overflow=overflow)
-        np.testing.assert_array_equal(quantize_float(values, fixed_type), results[index, :, 0], err_msg=str(fixed_type))
-        np.testing.assert_array_equal(requantize(wide, 8, fixed_type), results[index, :, 1], err_msg=str(fixed_type))
+        np.testing.assert_array_equal(
+            quantize_float(values, fixed_type), results[index, :, 0], err_msg=str(fixed_type)
+        )
+        np.testing.assert_array_equal(
+            requantize(wide, 8, fixed_type), results[index, :, 1], err_msg=str(fixed_type)
+        )
