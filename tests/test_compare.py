@@ -124,3 +124,27 @@ def test_quick_mnist_comparison(data_dir, tmp_path):
     result = _run([*arguments, "--skip-hardware"], tmp_path, 2400)
     assert result.returncode == 0, result.stderr[-3000:]
     _check_comparison(tmp_path / "out" / "comparison.json", ["symbolnet", "qp_cnn", "eql", "float_cnn"])
+
+
+@pytest.mark.slow
+def test_quick_pareto_grid(data_dir, tmp_path):
+    script = SCRIPT.parent / "pareto.py"
+    arguments = [sys.executable, str(script), "--task", "jets", "--quick", "--data-dir", str(data_dir)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"}
+    result = subprocess.run(
+        [*arguments, "--output-dir", "out"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    points = json.loads((tmp_path / "out" / "pareto_jets.json").read_text())["points"]
+    assert len(points["SymbolNet"]) == 2
+    assert len(points["EQL"]) == 2
+    for point in points["SymbolNet"] + points["EQL"]:
+        assert 0.2 < point["accuracy"] <= 1.0
+        assert point["complexity"] > 0
+    assert any(point["on_front"] for point in points["EQL"])
+    assert (tmp_path / "out" / "pareto_jets.png").stat().st_size > 1000
