@@ -268,10 +268,12 @@ def _bit_length(raw: np.ndarray) -> int:
     return largest.bit_length() + 1
 
 
-def _check_finite(values: np.ndarray, what: str):
+def _check_finite(values: np.ndarray, description: str):
     if not np.all(np.isfinite(values)):
         bad = np.argwhere(~np.isfinite(values))[:5].tolist()
-        raise ValueError(f"{what} contains NaN or inf at positions {bad}. Remove or replace those values.")
+        raise ValueError(
+            f"{description} contains NaN or inf at positions {bad}. Remove or replace those values."
+        )
 
 
 def quantize_float(values, fixed_type: FixedType, overflows: list | None = None) -> np.ndarray:
@@ -417,7 +419,7 @@ def build_table(
 
     The step is the smallest power of two (at least one LSB of ``input_type``) for which
     ``size`` samples starting at ``value_range[0]`` rounded down to the step reach
-    ``value_range[1]``. The range is first clipped to what ``input_type`` can hold
+    ``value_range[1]``. The range is first clipped to the range of ``input_type``
     (to ``[0, max]`` for an ``abs_input`` table).
 
     Raises:

@@ -126,9 +126,9 @@ class ReplacePrunedUnary(OptimizerPass):
         return isinstance(node, SymbolNetSymbolic) and not node.get_attr(UNARY_FOLDED)
 
     def transform(self, model, node):
-        kept = node_gates(node.get_attr("unary_threshold"))
+        gates = node_gates(node.get_attr("unary_threshold"))
         operators = [
-            name if keep else "identity" for name, keep in zip(node.get_attr("unary_operators"), kept)
+            name if keep else "identity" for name, keep in zip(node.get_attr("unary_operators"), gates)
         ]
         node.set_attr("unary_operators", operators)
         node.set_attr(UNARY_FOLDED, True)
@@ -142,8 +142,8 @@ class ReplacePrunedBinary(OptimizerPass):
         return isinstance(node, SymbolNetSymbolic) and not node.get_attr(BINARY_FOLDED)
 
     def transform(self, model, node):
-        kept = node_gates(node.get_attr("binary_threshold"))
-        operators = [name if keep else "add" for name, keep in zip(node.get_attr("binary_operators"), kept)]
+        gates = node_gates(node.get_attr("binary_threshold"))
+        operators = [name if keep else "add" for name, keep in zip(node.get_attr("binary_operators"), gates)]
         node.set_attr("binary_operators", operators)
         node.set_attr(BINARY_FOLDED, True)
         return False

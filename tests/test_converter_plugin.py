@@ -46,7 +46,7 @@ def test_entry_point_is_installed():
     assert ("symbolnet", "hls4ml_symbolnet.converters.plugin:register_plugin") in names
 
 
-def test_bare_hls4ml_import_registers_everything_without_tensorflow():
+def test_bare_import_registers_without_tensorflow():
     lines = run_fresh()
     assert lines == [
         "hls4ml_symbolnet.converters.convert",

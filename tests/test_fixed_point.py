@@ -87,7 +87,7 @@ def test_fixed_type_round_trips_through_hls4ml_precision():
         assert FixedType.from_precision(parsed.to_precision()) == parsed
 
 
-def test_build_table_covers_range_with_power_of_two_step():
+def test_table_step_is_power_of_two():
     input_type = FixedType(18, 4)
     table = build_table("sin", np.sin, "sin", input_type, (-1.3, 2.2), 256, FixedType(18, 2))
     assert table.start <= -1.3
@@ -99,7 +99,7 @@ def test_build_table_covers_range_with_power_of_two_step():
     )
 
 
-def test_build_table_rejects_size_that_is_not_power_of_two():
+def test_table_size_must_be_power_of_two():
     with pytest.raises(ValueError, match="power of two"):
         build_table("exp", np.exp, "exp", FixedType(18, 4), (-1, 1), 1000, FixedType(18, 4))
 
