@@ -248,15 +248,22 @@ def main(argv=None) -> int:
     }
     json_path.write_text(json.dumps(result, indent=2) + "\n")
 
-    from hls4ml_symbolnet.plots import plot_pareto
-
-    plot_pareto(
-        points,
-        png_path,
-        score_key="accuracy",
-        score_label="test accuracy (float model)",
-        title=f"{args.task}: accuracy against mean complexity",
-    )
+    try:
+        from hls4ml_symbolnet.plots import plot_pareto
+    except ImportError as error:
+        print(
+            f"warning: no PNG written, because hls4ml_symbolnet.plots failed to import: {error}",
+            file=sys.stderr,
+        )
+        png_path = None
+    else:
+        plot_pareto(
+            points,
+            png_path,
+            score_key="accuracy",
+            score_label="test accuracy (float model)",
+            title=f"{args.task}: accuracy against mean complexity",
+        )
     print(f"{'method':<10} {'setting':<34} {'accuracy':>8} {'complexity':>10} front")
     for method, method_points in points.items():
         for point in method_points:
@@ -268,7 +275,7 @@ def main(argv=None) -> int:
                 f"{method:<10} {json.dumps(setting):<34} {point['accuracy']:>8.3f} "
                 f"{point['complexity']:>10.1f} {front}"
             )
-    print(f"\nWrote {json_path} and {png_path}")
+    print(f"\nWrote {json_path}" + (f" and {png_path}" if png_path else ""))
     return 0
 
 
