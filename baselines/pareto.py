@@ -245,6 +245,7 @@ def main(argv=None) -> int:
         "seed": args.seed,
         "data": splits.split,
         "points": points,
+        "fronts": fronts,
     }
     json_path.write_text(json.dumps(result, indent=2) + "\n")
 
