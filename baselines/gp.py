@@ -54,7 +54,7 @@ DEFAULT_GP_OPERATORS = ("add", "sub", "mul", "sin", "cos")
 """Default GP operators. Each compiles in hls4ml's C simulation without vendor headers.
 
 ``"square"``, ``"exp"`` and ``"div"`` are also accepted, but are off by default. GP runs on the
-jet data nested ``exp`` into values above 1e12, which no practical fixed-point type holds, and
+jet data nested ``exp`` into values above 1e12, which no practical fixed-point type can represent, and
 nested ``square`` into C++ products wider than ap_fixed's 1024-bit limit (see :func:`plan_firmware`).
 """
 
