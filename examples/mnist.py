@@ -41,7 +41,7 @@ from hls4ml_symbolnet.export import complexity, expression_error, to_latex, to_s
 from hls4ml_symbolnet.training import EpochTimer, plot_training_history  # noqa: E402
 
 DEFAULT_TARGETS = {"weight": 0.985, "input": 0.8, "unary": 0.5, "binary": 0.6}
-DEFAULT_DECAY_RATES = {"weight": 0.01, "input": 0.01, "unary": 0.01, "binary": 0.01}
+DEFAULT_DECAY_RATES = {"weight": 0.01, "input": 0.01, "unary": 0.3, "binary": 0.3}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -53,7 +53,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--learning-rate", type=float, default=0.01, help="Adam learning rate")
     parser.add_argument("--seed", type=int, default=123, help="seed for the split, the weights and the shuffling")
     parser.add_argument("--n-unary", type=int, default=20, help="unary nodes in the symbolic layer")
-    parser.add_argument("--n-binary", type=int, default=5, help="binary nodes in the symbolic layer")
+    parser.add_argument("--n-binary", type=int, default=10, help="binary nodes in the symbolic layer")
     parser.add_argument("--unary", nargs="+", default=["sin", "cos", "exp", "gauss"], help="unary operators")
     parser.add_argument("--binary", nargs="+", default=["mul"], help="binary operators")
     for kind, value in DEFAULT_TARGETS.items():

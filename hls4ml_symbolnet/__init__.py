@@ -15,6 +15,7 @@ _LAZY = {
     "SymbolicLayer": "hls4ml_symbolnet.layers",
     "SymbolNetModel": "hls4ml_symbolnet.model",
     "build_symbolnet": "hls4ml_symbolnet.model",
+    "load_model": "hls4ml_symbolnet.model",
     "summed_squared_error": "hls4ml_symbolnet.model",
     "FoldedNetwork": "hls4ml_symbolnet.network",
     "fold_network": "hls4ml_symbolnet.network",

@@ -20,7 +20,7 @@ from hls4ml_symbolnet.training.regularization import (
     sparsity_penalty,
 )
 
-__all__ = ["SymbolNetModel", "build_symbolnet", "check_array", "summed_squared_error"]
+__all__ = ["SymbolNetModel", "build_symbolnet", "check_array", "load_model", "summed_squared_error"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,10 @@ def check_array(values, name: str, width: int | None = None) -> np.ndarray | Non
         raise TypeError(f"`{name}` must hold numbers. Received dtype {array.dtype}.")
     array = array.astype(np.float32, copy=False)
     if array.ndim != 2:
-        raise ValueError(f"`{name}` must be 2-D (n_samples, n_features). Received: shape={array.shape}")
+        hint = ""
+        if name == "y" and array.ndim == 1:
+            hint = " For class labels, pass one-hot targets, e.g. `np.eye(n_classes, dtype='float32')[labels]`."
+        raise ValueError(f"`{name}` must be 2-D (n_samples, n_columns). Received: shape={array.shape}.{hint}")
     if width is not None and array.shape[1] != width:
         raise ValueError(
             f"`{name}` has {array.shape[1]} columns but the model expects {width}. Received: shape={array.shape}"
@@ -244,3 +247,13 @@ def build_symbolnet(
         name=f"{name}_output",
     )(h)
     return SymbolNetModel(inputs, outputs, target_sparsity=targets, decay_rate=decay_rate, name=name)
+
+
+def load_model(path, **kwargs) -> keras.Model:
+    """Load a ``.keras`` file saved from a SymbolNet model.
+
+    Importing this module registers the SymbolNet classes with Keras, which
+    ``keras.saving.load_model`` needs; this function is that call with the
+    registration guaranteed. Keyword arguments go to ``keras.saving.load_model``.
+    """
+    return keras.saving.load_model(path, **kwargs)

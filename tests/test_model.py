@@ -132,6 +132,30 @@ def test_bad_training_input_is_rejected(x, message):
         model.fit(x, y, epochs=1, verbose=0)
 
 
+def test_integer_labels_get_one_hot_hint():
+    model = sn.build_symbolnet(3, 2, hidden=[(2, 1)], seed=0)
+    model.compile(optimizer="adam")
+    with pytest.raises(ValueError, match="one-hot"):
+        model.fit(np.zeros((4, 3), "float32"), np.array([0, 1, 1, 0]), verbose=0)
+
+
+def test_load_model_restores_symbolnet(tmp_path):
+    model = sn.build_symbolnet(3, 2, hidden=[(2, 1)], seed=0)
+    model.save(tmp_path / "m.keras")
+    loaded = sn.load_model(tmp_path / "m.keras")
+    assert isinstance(loaded, sn.SymbolNetModel)
+    x = np.ones((2, 3), "float32")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_sparsity_is_never_negative():
+    model = sn.build_symbolnet(3, 2, hidden=[(2, 1)], seed=0)
+    model(np.zeros((1, 3), "float32"))
+    assert all(value >= 0.0 for value in model.sparsity().values())
+    _, stats = sn.training.sparsity_penalty(1.0, model.pruning_terms(), model.target_sparsity)
+    assert all(float(item["sparsity"]) >= 0.0 for item in stats.values())
+
+
 def test_bad_targets_rejected():
     model = sn.build_symbolnet(3, 2, hidden=[(2, 1)], seed=0)
     model.compile(optimizer="adam")

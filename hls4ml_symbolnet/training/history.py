@@ -22,7 +22,8 @@ def plot_training_history(
 
     Panels: total and base loss (training and validation where logged), the pruned
     fraction of each threshold kind with its target as a dashed line, and the mean
-    threshold of each kind, all against epoch.
+    threshold of each kind, all against epoch. The pruned fraction is the state at the
+    end of each epoch when ``val_sparsity_*`` was logged, else the epoch average.
 
     Returns:
         The path of the written PNG.
@@ -31,6 +32,7 @@ def plot_training_history(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     if not history or not history.get("loss"):
         raise ValueError("`history` has no 'loss' entries; pass `model.fit(...).history` after training.")
@@ -39,25 +41,31 @@ def plot_training_history(
     epochs = range(1, len(history["loss"]) + 1)
     figure, axes = plt.subplots(1, 3, figsize=(15, 4.2))
 
-    for key in ("loss", "base_loss", "val_loss", "val_base_loss"):
+    for color, key in (("C0", "loss"), ("C1", "base_loss"), ("C0", "val_loss"), ("C1", "val_base_loss")):
         if key in history:
-            axes[0].plot(epochs, history[key], label=key, linestyle="--" if key.startswith("val_") else "-")
+            style = "--" if key.startswith("val_") else "-"
+            axes[0].plot(epochs, history[key], color=color, linestyle=style, label=key)
     axes[0].set_yscale("log")
     axes[0].set_title("Loss")
 
+    # Validation runs after the last batch of an epoch, so val_sparsity_* is the state at
+    # the end of each epoch; sparsity_* is the average over the epoch's batches.
+    sparsity_prefix = "val_sparsity_" if any(key.startswith("val_sparsity_") for key in history) else "sparsity_"
     for index, kind in enumerate(THRESHOLD_KINDS):
         color = f"C{index}"
-        if f"sparsity_{kind}" in history:
-            axes[1].plot(epochs, history[f"sparsity_{kind}"], color=color, label=kind)
+        if f"{sparsity_prefix}{kind}" in history:
+            axes[1].plot(epochs, history[f"{sparsity_prefix}{kind}"], color=color, label=kind)
             if target_sparsity and kind in target_sparsity:
                 axes[1].axhline(target_sparsity[kind], color=color, linestyle="--", linewidth=0.8)
         if f"threshold_{kind}" in history:
             axes[2].plot(epochs, history[f"threshold_{kind}"], color=color, label=kind)
-    axes[1].set_title("Pruned fraction (dashed: target)")
+    when = "end of epoch" if sparsity_prefix == "val_sparsity_" else "epoch average"
+    axes[1].set_title(f"Pruned fraction, {when} (dashed: target)")
     axes[1].set_ylim(-0.02, 1.02)
     axes[2].set_title("Mean threshold")
 
     for axis in axes:
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_xlabel("epoch")
         axis.legend(fontsize=8)
         axis.grid(alpha=0.3)

@@ -158,7 +158,7 @@ def sparsity_penalty(
             continue
         thresholds = [ops.convert_to_tensor(term.threshold) for term in group]
         mean_threshold = _flat_sum(thresholds) / count
-        sparsity = 1.0 - _flat_sum([term.active for term in group]) / count
+        sparsity = _flat_sum([1.0 - term.active for term in group]) / count
         target = float(getattr(targets, kind))
         decay = ops.stop_gradient(decay_factor(sparsity, target, rates[kind]))
         if kind == "weight":
