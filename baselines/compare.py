@@ -87,6 +87,7 @@ class Settings:
     eql_batch: int
     nn_epochs: int
     nn_batch: int
+    nn_learning_rate: float
     gp_population: int
     gp_generations: int
     gp_max_train: int
@@ -99,12 +100,13 @@ def settings_for(task: str, quick: bool) -> Settings:
     # and the svhn task (no official SVHN files here) are untested and may need tuning.
     if task == "jets":
         if quick:
-            return Settings(4000, 1000, 30, 256, (5, 15, 5), 256, 8, 256, 200, 15, 2000, 300)
-        return Settings(None, None, 200, 1024, (40, 120, 40), 1024, 60, 512, 1000, 100, 20000, 1000)
+            return Settings(4000, 1000, 30, 256, (5, 15, 5), 256, 15, 256, 3e-3, 200, 15, 2000, 300)
+        return Settings(None, None, 200, 1024, (40, 120, 40), 1024, 60, 512, 1e-3, 1000, 100, 20000, 1000)
     if quick:
-        # The QP CNN needs about 10 epochs on 2,000 images to rise above chance while TFMOT prunes it.
-        return Settings(2000, 500, 20, 128, (4, 12, 4), 128, 10, 128, 0, 0, 0, 300)
-    return Settings(None, None, 150, 256, (30, 90, 30), 256, 30, 256, 0, 0, 0, 1000)
+        # On 2,000 MNIST images the pruned QP CNN reached 0.58 test accuracy after 10 epochs and 0.86
+        # after 20 (Adam 3e-3). Near-uniform outputs of a barely trained model let rounding flip classes.
+        return Settings(2000, 500, 20, 128, (4, 12, 4), 128, 20, 128, 3e-3, 0, 0, 0, 300)
+    return Settings(None, None, 150, 256, (30, 90, 30), 256, 30, 256, 1e-3, 0, 0, 0, 1000)
 
 
 @dataclasses.dataclass
@@ -337,6 +339,7 @@ def train_reference(data: TaskData, settings: Settings, args) -> dict:
         epochs=settings.nn_epochs,
         batch_size=settings.nn_batch,
         seed=args.seed,
+        learning_rate=settings.nn_learning_rate,
     )
     outputs = model.predict(x_test, verbose=0)
     record["model_accuracy"] = record["accuracy"] = float(np.mean(predicted_class(outputs) == data.y_test))
@@ -356,7 +359,11 @@ def run_qp(data: TaskData, settings: Settings, args, output_dir: pathlib.Path) -
     start = time.perf_counter()
     folder = output_dir / ("qp_dnn" if data.image_shape is None else "qp_cnn")
     common = dict(
-        epochs=settings.nn_epochs, batch_size=settings.nn_batch, seed=args.seed, n_classes=data.n_classes
+        epochs=settings.nn_epochs,
+        batch_size=settings.nn_batch,
+        learning_rate=settings.nn_learning_rate,
+        seed=args.seed,
+        n_classes=data.n_classes,
     )
     if data.image_shape is None:
         record = new_record("QP DNN 64-32-32, 6-bit, 90% pruned", "qp_dnn")
