@@ -12,9 +12,10 @@ How a type is chosen, for each layer and type name (see :mod:`.plan` for the nam
    width and modes of the default precision (``LayerName.<layer>.Precision`` when it
    is a string, else ``Model.Precision.default`` or a string ``Model.Precision``, else
    the ``default_precision`` argument). With calibration data their integer bits are
-   chosen so that no value overflows on it: first from the float ranges, then checked
-   with :class:`~.reference.FixedPointModel` and widened where the fixed-point values
-   still overflow. Without data the default is used as is.
+   chosen so that no value overflows on it, plus one bit of headroom at the same
+   width: first from the float ranges, then checked with
+   :class:`~.reference.FixedPointModel` and widened where the fixed-point values still
+   overflow. Without data the default is used as is.
 
 Lookup tables (``LookupTables.<table>`` with ``range`` and ``table_size``, per layer or
 under ``Model``) cover the given range; else the range of their input on the
@@ -62,6 +63,9 @@ DEFAULT_TABLE_RANGE = (-8.0, 8.0)
 DEFAULT_ABS_TABLE_RANGE = (0.0, 8.0)
 # Types derived from data keep the default width but at least this many fractional bits.
 _MIN_FRAC_BITS = 1
+# Integer bits added above what the calibration data needs, at the same total width, so
+# inputs somewhat beyond the calibration range do not wrap around.
+_HEADROOM_BITS = 1
 # Rounds of widening after the fixed-point check; each round adds one integer bit.
 _MAX_WIDENING_ROUNDS = 8
 _DATA_TYPES = ("linear", "result", "pow_exponent")
@@ -402,6 +406,8 @@ def _data_type(settings, layer, type_name, observed, widen) -> FixedType:
         return template
     max_abs = max(abs(seen[0]), abs(seen[1])) if seen else 0.0
     fitted = _fit(template, max_abs)
+    integer = fitted.integer + _HEADROOM_BITS
+    fitted = fitted.with_integer(integer, width=max(fitted.width, integer + _MIN_FRAC_BITS))
     extra = widen.get((layer, type_name), 0)
     return fitted.with_integer(fitted.integer + extra, width=fitted.width + extra)
 
