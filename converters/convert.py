@@ -19,6 +19,22 @@ logger = logging.getLogger(__name__)
 FORMS = ("network", "expression")
 
 
+# Extra keyword arguments that hls4ml 1.3.0's Vivado and Vitis backends read from the
+# project configuration; anything else is most likely a typo and is rejected.
+_HLS4ML_KEYWORDS = frozenset(
+    {
+        "clock_uncertainty",
+        "namespace",
+        "write_weights_txt",
+        "write_tar",
+        "write_emulation_constants",
+        "tb_output_stream",
+        "input_data_tb",
+        "output_data_tb",
+    }
+)
+
+
 def _fold_checked(model):
     import keras
 
@@ -152,8 +168,19 @@ def convert_from_symbolnet(
         raise NotImplementedError(
             f"SymbolNet firmware supports io_type='io_parallel' only. Received: io_type={io_type!r}"
         )
-    output_dir = _check_output_dir(output_dir)
+    if not isinstance(project_name, str) or not project_name.isidentifier() or not project_name.isascii():
+        raise ValueError(
+            "`project_name` names the C++ top function, so it must be an identifier such as 'myproject'. "
+            f"Received: project_name={project_name!r}"
+        )
+    unknown = sorted(set(kwargs) - _HLS4ML_KEYWORDS)
+    if unknown:
+        raise TypeError(
+            f"convert_from_symbolnet() got unexpected keyword argument(s) {unknown}. "
+            f"Known extra hls4ml settings: {sorted(_HLS4ML_KEYWORDS)}."
+        )
     folded = _fold_checked(model)
+    output_dir = _check_output_dir(output_dir)
     _check_operators(folded)
     if folded.is_fully_pruned():
         warnings.warn(

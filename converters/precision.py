@@ -204,10 +204,20 @@ def _float_nodes(layer, z: np.ndarray, node_live: np.ndarray, observed) -> np.nd
     return np.stack(columns, axis=1)
 
 
+# ap_fixed supports at most 1024 bits; values needing more integer bits cannot be represented.
+_MAX_INTEGER_BITS = 512
+
+
 def _integer_bits(max_abs: float, signed: bool = True) -> int:
     """Integer bits (sign included when signed) so that ``|v| <= max_abs`` fits; at least 1."""
     if not max_abs > 0:
         return 1
+    if not math.isfinite(max_abs) or max_abs >= 2.0**_MAX_INTEGER_BITS:
+        raise ValueError(
+            f"A value of magnitude {max_abs:.4g} cannot be represented in fixed point (more than "
+            f"{_MAX_INTEGER_BITS} integer bits). Check the calibration data and the model weights for "
+            "outliers or a diverged training run."
+        )
     bits = math.floor(math.log2(max_abs)) + 1 + (1 if signed else 0)
     return max(bits, 1)
 
@@ -405,6 +415,13 @@ def _data_type(settings, layer, type_name, observed, widen) -> FixedType:
     if not observed:
         return template
     max_abs = max(abs(seen[0]), abs(seen[1])) if seen else 0.0
+    if seen and seen[0] < 0 and not template.signed:
+        warnings.warn(
+            f"{layer}: {type_name} values go down to {seen[0]:.4g} on the calibration data, but the "
+            f"default precision {template} is unsigned; a signed type of the same width is used instead.",
+            stacklevel=4,
+        )
+        template = FixedType(template.width, template.integer, True, template.rounding, template.overflow)
     fitted = _fit(template, max_abs)
     integer = fitted.integer + _HEADROOM_BITS
     fitted = fitted.with_integer(integer, width=max(fitted.width, integer + _MIN_FRAC_BITS))
@@ -529,6 +546,14 @@ def _widen_until_no_overflow(folded, plan, settings, observed, widen, table_size
         logger.debug("Widening types that overflow on the calibration data: %s", automatic)
         plan = _build_plan(
             folded, settings, observed, widen, table_size, plan.input_name, plan.input_pruning_name
+        )
+    remaining = FixedPointModel(folded, plan).overflow_report(x)["overflows"]
+    if remaining:
+        sites = ", ".join(f"{layer} {quantity}" for layer, quantity in sorted(remaining))
+        warnings.warn(
+            f"Values still overflow on the calibration data after {_MAX_WIDENING_ROUNDS} widening rounds "
+            f"at: {sites}. Set wider types for them in `hls_config` or check the data for outliers.",
+            stacklevel=4,
         )
     return plan
 

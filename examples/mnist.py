@@ -44,13 +44,27 @@ DEFAULT_TARGETS = {"weight": 0.985, "input": 0.8, "unary": 0.5, "binary": 0.6}
 DEFAULT_DECAY_RATES = {"weight": 0.01, "input": 0.01, "unary": 0.3, "binary": 0.3}
 
 
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not (value > 0 and np.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", help="folder with MNIST files (or its parent); default: see load_mnist")
     parser.add_argument("--output-dir", default="output/mnist", help="folder for all outputs")
-    parser.add_argument("--epochs", type=int, default=150, help="training epochs")
-    parser.add_argument("--batch-size", type=int, default=128, help="training batch size")
-    parser.add_argument("--learning-rate", type=float, default=0.01, help="Adam learning rate")
+    parser.add_argument("--epochs", type=positive_int, default=150, help="training epochs (default 150)")
+    parser.add_argument("--batch-size", type=positive_int, default=128, help="training batch size (default 128)")
+    parser.add_argument("--learning-rate", type=positive_float, default=0.01, help="Adam learning rate (default 0.01)")
     parser.add_argument("--seed", type=int, default=123, help="seed for the split, the weights and the shuffling")
     parser.add_argument("--n-unary", type=int, default=20, help="unary nodes in the symbolic layer")
     parser.add_argument("--n-binary", type=int, default=10, help="binary nodes in the symbolic layer")
@@ -61,7 +75,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     for kind, value in DEFAULT_DECAY_RATES.items():
         parser.add_argument(f"--decay-{kind}", type=float, default=value, help=f"decay rate d of the {kind} regulariser")
     parser.add_argument("--precision", default=None, help="firmware default precision, e.g. 'ap_fixed<18,10>'")
-    parser.add_argument("--backend", default="Vitis", help="hls4ml backend (Vitis or Vivado)")
+    parser.add_argument("--backend", default="Vitis", choices=["Vitis", "Vivado"], help="hls4ml backend")
     parser.add_argument("--no-xla", action="store_true", help="train without XLA compilation (slower)")
     parser.add_argument("--skip-firmware", action="store_true", help="stop after the expressions")
     parser.add_argument("--verbose", type=int, default=2, help="Keras fit verbosity: 0 silent, 1 bar, 2 one line per epoch")
@@ -121,6 +135,15 @@ def main(argv=None) -> int:
     except OSError as error:
         print(f"error: cannot write to --output-dir {output_dir}: {error}. Choose a writable folder.", file=sys.stderr)
         return 2
+
+    if args.precision and not args.skip_firmware:
+        from hls4ml_symbolnet.converters.precision import parse_precision
+
+        try:
+            parse_precision(args.precision, "--precision", args.backend)
+        except (ValueError, NotImplementedError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
 
     keras.utils.set_random_seed(args.seed)
     data = load_mnist(args.data_dir, seed=args.seed)

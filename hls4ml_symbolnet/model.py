@@ -37,6 +37,8 @@ def check_array(values, name: str, width: int | None = None) -> np.ndarray | Non
     Returns the array as float32, or None when ``values`` is not array-like (for
     example a ``tf.data.Dataset``, which Keras handles itself).
     """
+    if hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):
+        values = values.to_numpy()  # pandas DataFrame or Series
     if values is None or not isinstance(values, (np.ndarray, list, tuple)):
         return None
     array = np.asarray(values)
@@ -52,6 +54,8 @@ def check_array(values, name: str, width: int | None = None) -> np.ndarray | Non
         raise ValueError(
             f"`{name}` has {array.shape[1]} columns but the model expects {width}. Received: shape={array.shape}"
         )
+    if array.shape[0] == 0:
+        raise ValueError(f"`{name}` has no rows. Received: shape={array.shape}")
     finite = np.isfinite(array)
     if not finite.all():
         bad_rows = np.flatnonzero(~finite.all(axis=1))
@@ -116,7 +120,11 @@ class SymbolNetModel(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         if self._compile_loss is None:
-            base_loss = ops.mean(summed_squared_error(y, y_pred))
+            per_sample = summed_squared_error(y, y_pred)
+            if sample_weight is not None:
+                per_sample = per_sample * ops.reshape(ops.cast(sample_weight, per_sample.dtype), (-1,))
+            # Same reduction as a compiled Keras loss: the weighted sum over the batch size.
+            base_loss = ops.mean(per_sample)
         else:
             base_loss = super().compute_loss(
                 x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training
@@ -129,23 +137,36 @@ class SymbolNetModel(keras.Model):
         return base_loss + penalty
 
     def _check_xy(self, x, y):
-        width = int(self.inputs[0].shape[-1])
-        check_array(x, "x", width)
+        """Validate numpy-like ``x`` and ``y`` and return them as float32 arrays.
+
+        ``y`` must be one column per output only for the default loss; with a loss given
+        to ``compile`` (for example sparse categorical cross-entropy) it is only checked
+        for NaN and inf. Inputs that are not array-like are returned unchanged.
+        """
+        checked_x = check_array(x, "x", int(self.inputs[0].shape[-1]))
+        checked_y = None
         if y is not None:
-            check_array(y, "y", int(self.outputs[0].shape[-1]))
+            if self._compile_loss is None:
+                checked_y = check_array(y, "y", int(self.outputs[0].shape[-1]))
+            elif isinstance(y, (np.ndarray, list, tuple)) or hasattr(y, "to_numpy"):
+                values = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+                if np.issubdtype(values.dtype, np.number) and not np.isfinite(values).all():
+                    raise ValueError("`y` contains NaN or inf. Remove or impute those rows before training.")
+        return (x if checked_x is None else checked_x), (y if checked_y is None else checked_y)
 
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
-        self._check_xy(x, y)
+        x, y = self._check_xy(x, y)
         if isinstance(validation_data, tuple) and len(validation_data) >= 2:
-            self._check_xy(validation_data[0], validation_data[1])
+            checked = self._check_xy(validation_data[0], validation_data[1])
+            validation_data = (*checked, *validation_data[2:])
         return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
-        self._check_xy(x, y)
+        x, y = self._check_xy(x, y)
         return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
-        self._check_xy(x, None)
+        x, _ = self._check_xy(x, None)
         return super().predict(x, *args, **kwargs)
 
     def sparsity(self) -> dict[str, float]:

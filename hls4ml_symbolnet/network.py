@@ -135,6 +135,7 @@ def fold_network(model) -> FoldedNetwork:
 
     Raises:
         TypeError: if ``model`` is not a Keras model or has other layers than these.
+        ValueError: if a weight or threshold is NaN or inf (a diverged training run).
     """
     import keras
 
@@ -149,6 +150,13 @@ def fold_network(model) -> FoldedNetwork:
             f"Model {model.name!r} is not a SymbolNet model: its last layer must be PrunedDense. "
             f"Layers found: {names}. Build models with hls4ml_symbolnet.build_symbolnet()."
         )
+    for layer in layers:
+        for variable in layer.weights:
+            if not np.all(np.isfinite(keras.ops.convert_to_numpy(variable))):
+                raise ValueError(
+                    f"Layer {layer.name!r} has NaN or inf in {variable.name!r}: training diverged. "
+                    "Retrain with finite, scaled inputs or a lower learning rate."
+                )
     n_inputs = int(model.inputs[0].shape[-1])
     input_mask = np.ones(n_inputs, dtype=bool)
     input_layer_name = None

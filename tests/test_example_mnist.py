@@ -59,3 +59,10 @@ def test_mnist_example_rejects_unwritable_output(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     assert example.main(["--output-dir", str(blocker / "sub"), "--epochs", "1"]) == 2
+
+
+def test_mnist_example_rejects_bad_precision_before_training(tmp_path, capsys):
+    example = _load_example()
+    assert example.main(["--output-dir", str(tmp_path), "--precision", "garbage"]) == 2
+    assert "garbage" in capsys.readouterr().err
+    assert not (tmp_path / "model.keras").exists()

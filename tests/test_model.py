@@ -190,3 +190,46 @@ def test_fold_network_rejects_other_models():
     model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
     with pytest.raises(TypeError, match="not a SymbolNet model"):
         sn.fold_network(model)
+
+
+def test_dataframe_input_is_checked_and_used():
+    import pandas as pd
+
+    model = sn.build_symbolnet(3, 2, hidden=[(2, 1)], seed=0)
+    model.compile(optimizer="adam")
+    frame = pd.DataFrame(np.zeros((4, 3), "float32"))
+    frame.iloc[1, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN or inf"):
+        model.fit(frame, np.zeros((4, 2), "float32"), verbose=0)
+    history = model.fit(np.zeros((4, 3)).tolist(), np.zeros((4, 2)).tolist(), epochs=1, verbose=0)
+    assert "loss" in history.history
+
+
+def test_empty_input_is_rejected():
+    model = sn.build_symbolnet(3, 2, hidden=[(2, 1)], seed=0)
+    with pytest.raises(ValueError, match="no rows"):
+        model.predict(np.zeros((0, 3), "float32"))
+
+
+def test_default_loss_uses_sample_weight():
+    model = sn.build_symbolnet(3, 2, hidden=[(2, 1)], seed=0)
+    model.compile(optimizer="adam")
+    x = np.ones((4, 3), "float32")
+    y = np.full((4, 2), 5.0, "float32")
+    results = model.evaluate(x, y, sample_weight=np.zeros(4), verbose=0, return_dict=True)
+    assert results["base_loss"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_sparse_labels_allowed_with_a_compiled_loss():
+    model = sn.build_symbolnet(3, 2, hidden=[(2, 1)], seed=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    history = model.fit(np.random.default_rng(0).random((8, 3)), np.array([0, 1] * 4), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+def test_diverged_model_is_not_mistaken_for_pruned():
+    model = sn.build_symbolnet(3, 2, hidden=[(2, 1)], seed=0)
+    model(np.zeros((1, 3), "float32"))
+    model.layers[2].kernel.assign(np.full((3, 4), np.nan, "float32"))
+    with pytest.raises(ValueError, match="training diverged"):
+        sn.fold_network(model)

@@ -98,11 +98,17 @@ class HardwareReport:
             "",
             "Precision:",
             "",
-            *(f"- {key}: {value}" for key, value in self.precision.items()),
+            *(f"- {key}: {_format_types(value)}" for key, value in self.precision.items()),
         ]
         if self.notes:
             lines += ["", "Notes:", "", *(f"- {note}" for note in self.notes)]
         return "\n".join(lines) + "\n"
+
+
+def _format_types(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{name} {fixed_type}" for name, fixed_type in value.items())
+    return str(value)
 
 
 def _format(value, unit: str = "") -> str:

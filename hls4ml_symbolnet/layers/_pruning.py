@@ -28,8 +28,8 @@ class PruningTerm:
 def check_slope(ste_slope) -> float:
     if isinstance(ste_slope, bool) or not isinstance(ste_slope, (int, float)):
         raise TypeError(f"`ste_slope` must be a number. Received: ste_slope={ste_slope!r}")
-    if not ste_slope > 0:
-        raise ValueError(f"`ste_slope` must be > 0. Received: ste_slope={ste_slope}")
+    if not (ste_slope > 0 and ste_slope < float("inf")):
+        raise ValueError(f"`ste_slope` must be a finite number > 0. Received: ste_slope={ste_slope}")
     return float(ste_slope)
 
 

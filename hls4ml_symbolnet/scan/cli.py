@@ -10,6 +10,10 @@ Examples::
     python -m hls4ml_symbolnet.scan worker --storage postgresql://user@host/scans \\
         --study-name symbolnet-mnist --n-trials 64 --data-dir /data
 
+    # EQL reference points on the same split: a grid of penalty strengths and thresholds
+    python -m hls4ml_symbolnet.scan eql --dataset mnist --data-dir ../shared/data \\
+        --penalty 1e-4 1e-3 --threshold 0.01 0.05 --output output/scan_mnist/eql_points.json
+
     # Pareto front of a study, with EQL points from a JSON file
     python -m hls4ml_symbolnet.scan front --storage sqlite:///output/scan_mnist/scan.db \\
         --study-name symbolnet-mnist --reference EQL=eql_points.json --output-dir output/scan_mnist
@@ -109,7 +113,81 @@ def parse_args(argv=None) -> argparse.Namespace:
     front.add_argument(
         "--reference", action="append", help="NAME=FILE.json with points to compare, e.g. EQL=eql.json"
     )
+    eql = commands.add_parser("eql", help="train EQL over a penalty/threshold grid and write its points")
+    eql.add_argument("--dataset", required=True, choices=DATASETS, help="data set to train on")
+    eql.add_argument("--data-dir", help="as for `run`")
+    eql.add_argument("--split-seed", type=int, default=123, help="seed of the train/validation/test split")
+    eql.add_argument("--max-train-rows", type=int, help="train on a stratified subset of this size")
+    eql.add_argument("--max-rows", type=int, help="jets only: load a stratified subset of this many rows")
+    eql.add_argument("--penalty", type=float, nargs="+", required=True, help="L0.5 penalty strengths")
+    eql.add_argument(
+        "--threshold", type=float, nargs="+", required=True, help="hard thresholds before fine-tuning"
+    )
+    eql.add_argument(
+        "--hidden", nargs="+", default=["20,5"], help="EQL layers as n_unary,n_binary pairs, e.g. 20,5"
+    )
+    eql.add_argument("--unary", nargs="+", default=["sin", "cos", "exp", "gauss"], help="unary operators")
+    eql.add_argument("--binary", nargs="+", default=["mul"], help="binary operators")
+    eql.add_argument(
+        "--phase-epochs",
+        type=int,
+        nargs=3,
+        default=[10, 30, 10],
+        help="epochs without penalty, with it, fine-tune",
+    )
+    eql.add_argument("--batch-size", type=int, default=256, help="training batch size")
+    eql.add_argument("--learning-rate", type=float, default=0.005, help="Adam learning rate")
+    eql.add_argument("--seed", type=int, default=0, help="seed of the weights")
+    eql.add_argument("--output", required=True, help="JSON file for the points")
+    eql.add_argument("--log-level", default="INFO", help="logging level: DEBUG, INFO, WARNING")
     return parser.parse_args(argv)
+
+
+def _parse_pairs(values: list[str]) -> list[tuple[int, int]]:
+    pairs = []
+    for value in values:
+        try:
+            n_unary, n_binary = (int(part) for part in value.split(","))
+        except ValueError:
+            raise ValueError(
+                f"--hidden takes n_unary,n_binary pairs such as 20,5. Received: {value!r}"
+            ) from None
+        pairs.append((n_unary, n_binary))
+    return pairs
+
+
+def _run_eql(args: argparse.Namespace) -> None:
+    from hls4ml_symbolnet.scan.eql import eql_points
+
+    spec = DatasetSpec(
+        args.dataset, seed=args.split_seed, max_train_rows=args.max_train_rows, max_rows=args.max_rows
+    )
+    data = spec.load(args.data_dir)
+    points = eql_points(
+        spec,
+        data,
+        args.penalty,
+        args.threshold,
+        hidden=_parse_pairs(args.hidden),
+        unary_operators=args.unary,
+        binary_operators=args.binary,
+        phase_epochs=tuple(args.phase_epochs),
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+    )
+    output = pathlib.Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps({"method": "EQL", "dataset": spec.as_dict(), "points": points}, indent=2))
+    print(
+        f"{'penalty':>9}  {'threshold':>9}  {'val ' + spec.metric:>13}  {'test':>7}  {'mean complexity':>15}"
+    )
+    for point in points:
+        print(
+            f"{point['penalty_strength']:>9.3g}  {point['threshold']:>9.3g}  {point[spec.metric]:>13.4f}  "
+            f"{point['test_score']:>7.4f}  {point['complexity']:>15.1f}"
+        )
+    print(f"\nWrote {len(points)} points to {output}")
 
 
 def _space_from_args(args: argparse.Namespace) -> SearchSpace:
@@ -167,6 +245,8 @@ def main(argv=None) -> int:
                 reference_points=_parse_reference(args.reference, dataset.metric),
             )
             _print_summary(summary, args.output_dir)
+        elif args.command == "eql":
+            _run_eql(args)
         elif args.command == "worker":
             if not args.storage or not args.study_name:
                 raise ValueError("`worker` needs --storage and --study-name of a study created by `run`.")
