@@ -11,7 +11,7 @@ stratified 0.6 / 0.2 / 0.2 into train, validation and test with ``--seed``; with
 full MNIST (idx files or ``mnist.npz``) the official test set is the test split.
 
 Outputs in ``--output-dir``: ``metrics.json``, ``expressions.txt``, ``model.keras``,
-``training_curves.png`` and the HLS project in ``hls_project/``.
+``training_curves.png``, ``roc_curves.png`` and the HLS project in ``hls_project/``.
 
 Usage::
 
@@ -38,6 +38,7 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 import hls4ml_symbolnet as sn  # noqa: E402
 from hls4ml_symbolnet.datasets import load_mnist  # noqa: E402
 from hls4ml_symbolnet.export import complexity, expression_error, to_latex, to_strings, to_sympy  # noqa: E402
+from hls4ml_symbolnet.plots import plot_roc_curves  # noqa: E402
 from hls4ml_symbolnet.training import EpochTimer, plot_training_history  # noqa: E402
 
 DEFAULT_TARGETS = {"weight": 0.985, "input": 0.8, "unary": 0.5, "binary": 0.6}
@@ -203,6 +204,13 @@ def main(argv=None) -> int:
     print_table(rows, ("digit", "expression (constants to 2 digits)", "complexity", "AUC"), (5, 70, 10, 5))
     mean_complexity = float(np.mean(complexities))
     print(f"\nMean complexity: {mean_complexity:.1f}")
+    plot_roc_curves(
+        data.y_test,
+        float_pred,
+        output_dir / "roc_curves.png",
+        class_names=[f"digit {digit}" for digit in range(data.n_classes)],
+        title="SymbolNet on MNIST: ROC curve per digit (test split)",
+    )
 
     with open(output_dir / "expressions.txt", "w") as handle:
         for digit, (expression, latex) in enumerate(zip(to_strings(expressions, digits=None), to_latex(expressions))):
@@ -234,7 +242,7 @@ def main(argv=None) -> int:
         )
     with open(output_dir / "metrics.json", "w") as handle:
         json.dump(metrics, handle, indent=2)
-    print(f"\nWrote {output_dir / 'metrics.json'}, expressions.txt, model.keras, training_curves.png")
+    print(f"\nWrote {output_dir / 'metrics.json'}, expressions.txt, model.keras, training_curves.png, roc_curves.png")
     return 0
 
 
