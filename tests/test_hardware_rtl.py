@@ -105,6 +105,34 @@ def test_symbolnet_design_is_bit_exact(tools, small_symbolnet, jet_features, tmp
     assert len(np.unique(simulation["rtl"], axis=0)) > 100
 
 
+def test_symbolnet_through_command_line(tools, small_symbolnet, jet_features, tmp_path):
+    small_symbolnet.save(tmp_path / "symbolnet.keras")
+    np.savez(tmp_path / "inputs.npz", x=jet_features.x_test[:120])
+    command = [
+        sys.executable,
+        "-m",
+        "hls4ml_symbolnet.hardware",
+        "symbolnet.keras",
+        "--data",
+        "inputs.npz",
+        "--precision",
+        "ap_fixed<12,6>",
+        "--output-dir",
+        "out",
+        "--no-synthesis",
+    ]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    completed = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+
+    record = json.loads((tmp_path / "out" / "hardware.json").read_text())
+    assert record["model_kind"] == "symbolnet"
+    assert record["bit_exact"] is True
+    assert record["samples_checked"] == 120
+    assert record["lut"] is None
+    assert record["precision"]["input"].startswith("ap_fixed<12,")
+
+
 @pytest.mark.parametrize("config_name", ["rounding_accumulator", "other_modes"])
 def test_all_operators_bit_exact(tools, data_dir, jet_features, tmp_path, config_name):
     from hls4ml_symbolnet.converters.precision import make_precision_plan

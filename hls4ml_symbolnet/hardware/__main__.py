@@ -7,8 +7,10 @@ Examples::
     python -m hls4ml_symbolnet.hardware qp_dnn.h5 --qkeras --input-type 'ap_fixed<16,6>' \\
         --data jets --output-dir output/qp_dnn_hardware
 
-Writes the Verilog, ``hardware.json`` and ``summary.md`` into ``--output-dir``, prints the
-figures and exits with 1 when the simulated design is not bit-exact.
+SymbolNet types come from the converter's precision plan, sized on ``--calibration-split``
+(the training split by default, as the MNIST example's conversion does). Writes the Verilog,
+``hardware.json`` and ``summary.md`` into ``--output-dir``, prints the figures and exits with 1
+when the simulated design is not bit-exact.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import sys
 import numpy as np
 
 DATASETS = ("jets", "mnist")
+SPLITS = ("train", "val", "test")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -39,7 +42,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--data-dir", default=None, help="folder with the data sets; default: SYMBOLNET_DATA_DIR"
     )
     data.add_argument("--seed", type=int, default=0, help="split seed of the data set; use the training seed")
-    data.add_argument("--split", choices=("train", "val", "test"), default="test", help="split to simulate")
+    data.add_argument("--split", choices=SPLITS, default="test", help="split to simulate")
+    data.add_argument(
+        "--calibration-split",
+        choices=SPLITS,
+        default="train",
+        help="SymbolNet: split that sizes the converter's types, as calibration_data does in conversion",
+    )
     data.add_argument(
         "--max-rows", type=int, default=None, help="jets: stratified subset size, as in training"
     )
@@ -76,8 +85,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_inputs(args: argparse.Namespace) -> np.ndarray:
-    """Return the inputs to simulate, from a data set split or a .npy/.npz file."""
+def load_inputs(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
+    """Return the inputs to simulate and the calibration inputs that size the SymbolNet types.
+
+    With a data set name they are the ``--split`` and ``--calibration-split`` splits; with a
+    .npy/.npz file both are its array.
+    """
     if args.data in DATASETS:
         from hls4ml_symbolnet import datasets
 
@@ -85,7 +98,7 @@ def load_inputs(args: argparse.Namespace) -> np.ndarray:
             splits = datasets.load_jets(args.data_dir, seed=args.seed, max_rows=args.max_rows)
         else:
             splits = datasets.load_mnist(args.data_dir, seed=args.seed)
-        return getattr(splits, f"x_{args.split}")
+        return getattr(splits, f"x_{args.split}"), getattr(splits, f"x_{args.calibration_split}")
     path = pathlib.Path(args.data)
     if not path.is_file():
         raise FileNotFoundError(
@@ -95,8 +108,10 @@ def load_inputs(args: argparse.Namespace) -> np.ndarray:
         with np.load(path) as archive:
             if "x" not in archive:
                 raise KeyError(f"{path} has no array named 'x'; arrays found: {list(archive)}")
-            return archive["x"]
-    return np.load(path)
+            x = archive["x"]
+    else:
+        x = np.load(path)
+    return x, x
 
 
 def load_qkeras(path: str):
@@ -144,18 +159,28 @@ def main(argv=None) -> int:
 
     from hls4ml_symbolnet.hardware import BitExactnessError, MissingToolError, synthesize_hardware
 
-    x = load_inputs(args)
+    x, x_calibration = load_inputs(args)
     model = args.model
+    precision = None
     if args.qkeras:
         from hls4ml_symbolnet.hardware import dense_network_from_qkeras
 
         model = dense_network_from_qkeras(load_qkeras(args.model), args.input_type, args.output_type)
+    else:
+        import keras
+
+        import hls4ml_symbolnet.model  # noqa: F401  (registers the SymbolNet classes for loading)
+        from hls4ml_symbolnet.converters.precision import make_precision_plan
+
+        model = keras.models.load_model(args.model, compile=False)
+        kwargs = {} if args.precision is None else {"default_precision": args.precision}
+        precision = make_precision_plan(model, calibration_data=x_calibration, **kwargs)
     try:
         report = synthesize_hardware(
             model,
             x,
             args.output_dir,
-            precision=None if args.qkeras else args.precision,
+            precision=precision,
             latency_cutoff=args.latency_cutoff,
             register_layers=args.register_layers,
             clock_period_ns=args.clock_period,
