@@ -88,7 +88,7 @@ def dnn_types(model, calibration: np.ndarray) -> tuple[str, str]:
 
     input_bits = signed_integer_bits(float(np.max(np.abs(calibration))))
     # The stripped model shares its layers with the pruning model, so a sub-model ending at the
-    # logits layer may reach tensors of the other graph; calling the layers in order does not.
+    # logits layer may reach tensors of the other graph. Calling the layers in order avoids that.
     values = calibration.astype("float32")
     for layer in model.layers[1:]:
         values = layer(values)
