@@ -176,7 +176,7 @@ def non_dominated(scores: Sequence[float], complexities: Sequence[float]) -> np.
 def load_points(path: str | os.PathLike, score_key: str = "accuracy") -> list[dict]:
     """Read model points for a Pareto plot from a JSON file.
 
-    The file holds a list of objects, or an object with a `points` (or `pareto_front`) list. Each
+    The file contains a list of objects, or an object with a `points` (or `pareto_front`) list. Each
     object needs `complexity` and `score_key` (for example `accuracy` or `auc`) as numbers; other
     keys are kept.
 
@@ -195,7 +195,7 @@ def load_points(path: str | os.PathLike, score_key: str = "accuracy") -> list[di
         content = content.get("points", content.get("pareto_front"))
     if not isinstance(content, list):
         raise ValueError(
-            f"{path} must hold a list of points, or an object with a 'points' or 'pareto_front' list."
+            f"{path} must contain a list of points, or an object with a 'points' or 'pareto_front' list."
         )
     for index, point in enumerate(content):
         if not isinstance(point, Mapping):
@@ -265,7 +265,13 @@ def plot_pareto(
             label=f"{name} ({len(front)} on the front, {len(points)} models)",
         )
     if log_complexity:
+        from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+        # Label 1, 2 and 5 times each power of ten in plain numbers, and leave minor ticks unlabelled.
         axis.set_xscale("log")
+        axis.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.xaxis.set_major_formatter(ScalarFormatter())
+        axis.xaxis.set_minor_formatter(NullFormatter())
     axis.set_xlabel("mean complexity (expression nodes)")
     axis.set_ylabel(score_label or score_key)
     axis.set_title(title)

@@ -270,3 +270,32 @@ def test_front_of_empty_study(tmp_path):
     assert summary["pareto_front"] == []
     assert summary["trial_counts"]["complete"] == 0
     assert not (tmp_path / "pareto_front.png").exists()
+
+
+@pytest.mark.slow
+def test_eql_points_cli_feeds_front(tmp_path, data_dir):
+    from hls4ml_symbolnet.plots import load_points
+    from hls4ml_symbolnet.scan.cli import main
+
+    output = tmp_path / "eql.json"
+    argv = [
+        "eql",
+        "--dataset", "jets",
+        "--data-dir", str(data_dir),
+        "--max-rows", "500",
+        "--split-seed", "5",
+        "--penalty", "0.001",
+        "--threshold", "0.01", "0.3",
+        "--hidden", "4,1",
+        "--phase-epochs", "1", "1", "1",
+        "--output", str(output),
+    ]  # fmt: skip
+
+    assert main(argv) == 0
+
+    points = load_points(output, score_key="accuracy")
+    assert [point["threshold"] for point in points] == [0.01, 0.3]
+    assert all(0.0 <= point["accuracy"] <= 1.0 for point in points)
+    # A higher hard threshold prunes at least as much and so never raises the complexity.
+    assert points[1]["pruned_fraction"] >= points[0]["pruned_fraction"]
+    assert points[1]["complexity"] <= points[0]["complexity"]

@@ -1,4 +1,4 @@
-"""Which data set a scan trains on, stored with the study so that every worker loads the same split."""
+"""Data set spec of a scan, stored with the study so that every worker loads the same split."""
 
 from __future__ import annotations
 

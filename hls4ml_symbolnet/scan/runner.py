@@ -5,7 +5,10 @@ A study lives in an Optuna RDB storage: an SQLite file by default, or any SQLAlc
 spec and the search space are stored in the study's user attributes when it is created, so every
 worker that joins later trains on the same split and draws from the same space.
 
-Each worker stops once the study holds `n_trials` complete trials, so running a worker again
+NOTE: the tests run SQLite only. Server URLs (PostgreSQL, MySQL) take the same Optuna
+`RDBStorage` path but need their database driver installed, such as psycopg2.
+
+Each worker stops once the study contains `n_trials` complete trials, so running a worker again
 on an interrupted study resumes it instead of starting over. Workers send heartbeats; a trial whose
 worker died is marked failed after the grace period and queued again with the same parameters.
 """
@@ -141,7 +144,7 @@ def open_study(
     if stored_dataset is None:
         space = space or default_space(dataset.name)
         # NOTE: two coordinators that create the same study at the same moment may both write
-        # these attributes; start one coordinator and let other workers join afterwards.
+        # these attributes. Start one coordinator and let other workers join afterwards.
         study.set_user_attr("dataset", dataset.as_dict())
         study.set_user_attr("search_space", space.as_dict())
         study.set_user_attr("metric", dataset.metric)
@@ -222,7 +225,7 @@ def run_worker(
     heartbeat_seconds: int = HEARTBEAT_SECONDS,
     grace_seconds: int = GRACE_SECONDS,
 ) -> list[int]:
-    """Run trials of an existing study until it holds `n_trials` complete trials.
+    """Run trials of an existing study until it contains `n_trials` complete trials.
 
     The sampler is seeded with `seed + worker_index`, so workers that share a study draw different
     parameters. Trials whose training diverges are marked failed; the worker gives up after
@@ -331,9 +334,9 @@ def run_scan(
 ) -> dict:
     """Create or resume a study, run `n_workers` worker processes on it, and write its Pareto front.
 
-    With `n_workers == 1` the trials run in this process; otherwise each worker is a separate
-    `python -m hls4ml_symbolnet.scan worker` process, and more can join from other machines with
-    the same `storage` and `study_name`.
+    With `n_workers == 1` the trials run in this process. Otherwise each worker is a separate
+    `python -m hls4ml_symbolnet.scan worker` process. More workers can join from other machines
+    with the same `storage` and `study_name`.
 
     Returns:
         The summary written to `pareto_front.json` (see `write_pareto_front`).
@@ -406,7 +409,7 @@ def write_pareto_front(
 ) -> dict:
     """Write `pareto_front.json` and `pareto_front.png` for `study` into `output_dir`.
 
-    The JSON holds the study's name and trial counts per state, every complete trial's scores, and
+    The JSON contains the study's name and trial counts per state, every complete trial's scores, and
     the front with each model's configuration and expressions. The PNG plots validation score
     against mean complexity for SymbolNet and for each series of `reference_points` (for example
     EQL models, each a mapping with `complexity` and the metric as key).
