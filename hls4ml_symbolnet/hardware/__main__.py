@@ -81,7 +81,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     design.add_argument("--register-layers", type=int, default=1, help="registers per pipeline stage")
     design.add_argument("--clock-period", type=float, default=5.0, help="clock period in ns, for latency_ns")
     design.add_argument("--no-synthesis", action="store_true", help="skip Yosys")
-    design.add_argument("--jobs", type=int, default=2, help="parallel jobs of the Verilator C++ build")
+    design.add_argument(
+        "--jobs", type=int, default=None, help="parallel jobs of the Verilator C++ build (default: all cores)"
+    )
     return parser.parse_args(argv)
 
 

@@ -277,7 +277,7 @@ def synthesize_hardware(
     clock_period_ns: float = 5.0,
     max_samples: int | None = 1000,
     name: str = "model",
-    jobs: int = 2,
+    jobs: int | None = None,
     synthesis: bool = True,
     require_bit_exact: bool = True,
 ) -> HardwareReport:
@@ -312,7 +312,7 @@ def synthesize_hardware(
         clock_period_ns: clock period used for ``latency_ns``; timing is not verified.
         max_samples: number of samples to simulate (None for all).
         name: Verilog module name of the design.
-        jobs: parallel jobs of the Verilator C++ build.
+        jobs: parallel jobs of the Verilator C++ build; None uses every CPU core.
         synthesis: run Yosys; with False the resource figures are None.
         require_bit_exact: raise :class:`BitExactnessError` (after writing the report) when
             any simulated output differs from the reference.
@@ -360,7 +360,7 @@ def synthesize_hardware(
     input_kifs, output_kifs = get_io_kifs(pipeline)
     inputs, outputs = PortLayout.from_kifs(input_kifs), PortLayout.from_kifs(output_kifs)
     stages = len(pipeline.solutions)
-    binary = build_simulator(project, name, inputs, outputs, tools, jobs=jobs)
+    binary = build_simulator(project, name, inputs, outputs, tools, jobs=jobs or os.cpu_count() or 1)
     result = simulate(
         binary,
         project / "src" / "memfiles",

@@ -172,7 +172,7 @@ int main(int argc, char** argv) {{
 
 
 def build_simulator(
-    project: pathlib.Path, top: str, inputs: PortLayout, outputs: PortLayout, tools: ToolPaths, jobs: int = 2
+    project: pathlib.Path, top: str, inputs: PortLayout, outputs: PortLayout, tools: ToolPaths, jobs: int = 1
 ) -> pathlib.Path:
     """Verilate ``<top>_wrapper`` of a da4ml project and compile the testbench; return the binary.
 
