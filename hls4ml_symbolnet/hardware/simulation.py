@@ -10,9 +10,9 @@ input word per cycle and records the output word after every rising edge. Python
    consecutive cycles (a new input every clock, II = 1), and the output ``latency`` edges later
    must equal the reference output bit for bit.
 
-Port layout is that of da4ml's ``<name>_wrapper`` module (da4ml 0.5.x): every input occupies
-``max_bits`` bits of ``model_inp``, holding its value times ``2**max_fractional`` in two's
-complement; outputs are laid out the same way in ``model_out``, sign-extended.
+Port layout is that of da4ml's ``<name>_wrapper`` module (da4ml 0.5.x). Every input occupies
+``max_bits`` bits of ``model_inp`` with its value times ``2**max_fractional`` in two's
+complement. Outputs are laid out the same way in ``model_out``, sign-extended.
 """
 
 from __future__ import annotations
