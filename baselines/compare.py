@@ -262,8 +262,14 @@ def vivado_figures(record: dict, hls_model, project_dir: pathlib.Path, run_synth
         record["source"]["latency_ns"] = "vivado"
 
 
-def hardware_figures(record: dict, model, calibration: np.ndarray, output_dir: pathlib.Path, args) -> None:
-    """Fill figures that have no Vivado source from the open-source flow (da4ml, Verilator, Yosys)."""
+def hardware_figures(
+    record: dict, model, calibration: np.ndarray, output_dir: pathlib.Path, args, precision=None
+) -> None:
+    """Fill figures that have no Vivado source from the open-source flow (da4ml, Verilator, Yosys).
+
+    ``precision`` is the converter's plan of the hls4ml firmware, so the Verilog uses the
+    same fixed-point types; None lets the flow derive one from ``calibration``.
+    """
     if args.skip_hardware:
         record["notes"].append("open-source hardware estimate skipped (--skip-hardware)")
         return
@@ -276,6 +282,7 @@ def hardware_figures(record: dict, model, calibration: np.ndarray, output_dir: p
             model,
             calibration,
             output_dir,
+            precision=precision,
             clock_period_ns=CLOCK_PERIOD_NS,
             max_samples=settings_for(args.task, args.quick).hardware_samples,
             name=record["kind"].replace(" ", "_"),
@@ -451,6 +458,9 @@ def convert_symbolic(record: dict, model, data: TaskData, folder: pathlib.Path, 
     )
     run_firmware(record, hls_model, data.x_test, outputs, data.y_test)
     vivado_figures(record, hls_model, folder / "hls", args.vivado)
+    from hls4ml_symbolnet.converters import plan_from_hls_model
+
+    return plan_from_hls_model(hls_model)
 
 
 def run_symbolnet(data: TaskData, settings: Settings, args, output_dir: pathlib.Path) -> dict:
@@ -486,8 +496,8 @@ def run_symbolnet(data: TaskData, settings: Settings, args, output_dir: pathlib.
     _fill_symbolic(record, to_sympy(model), complexity)
     _fill_size(record, fold_network(model))
     folder = output_dir / "symbolnet"
-    convert_symbolic(record, model, data, folder, outputs, args)
-    hardware_figures(record, model, data.x_test, folder / "hardware", args)
+    plan = convert_symbolic(record, model, data, folder, outputs, args)
+    hardware_figures(record, model, data.x_test, folder / "hardware", args, precision=plan)
     record["seconds"] = time.perf_counter() - start
     return record
 
@@ -547,9 +557,10 @@ def run_eql(data: TaskData, settings: Settings, args, output_dir: pathlib.Path) 
     _fill_size(record, fold_eql(model))
     record["eql_pruned_by_threshold"] = [history.pruned, history.total]
     folder = output_dir / "eql"
-    convert_symbolic(record, to_symbolnet(model), data, folder, outputs, args)
+    copy = to_symbolnet(model)
+    plan = convert_symbolic(record, copy, data, folder, outputs, args)
     record["notes"].append("firmware through the SymbolNet converter, from a copy with all thresholds at 0")
-    hardware_figures(record, fold_eql(model), data.x_test, folder / "hardware", args)
+    hardware_figures(record, copy, data.x_test, folder / "hardware", args, precision=plan)
     record["seconds"] = time.perf_counter() - start
     return record
 
@@ -587,6 +598,9 @@ def run_gp(data: TaskData, settings: Settings, args, output_dir: pathlib.Path) -
     record["precision"] = hls_model.symbolnet_firmware_plan.precision
     run_firmware(record, hls_model, data.x_test, outputs, data.y_test)
     vivado_figures(record, hls_model, folder / "hls", args.vivado)
+    from hls4ml_symbolnet.converters import plan_from_hls_model
+
+    return plan_from_hls_model(hls_model)
     no_hardware_path(
         record, "the open-source flow takes SymbolNet and dense networks, not GP expression trees"
     )
