@@ -14,12 +14,13 @@ from hls4ml_symbolnet.scan.runner import (
     run_worker,
     write_pareto_front,
 )
-from hls4ml_symbolnet.scan.space import LOSSES, SearchSpace, TrialConfig, default_space
+from hls4ml_symbolnet.scan.space import LOSSES, LR_SCHEDULES, SearchSpace, TrialConfig, default_space
 
 __all__ = [
     "DATASETS",
     "DatasetSpec",
     "LOSSES",
+    "LR_SCHEDULES",
     "SearchSpace",
     "TrialConfig",
     "TrialResult",

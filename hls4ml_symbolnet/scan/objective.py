@@ -100,9 +100,14 @@ def train_trial(
         unary_operators=config.unary_operators,
         binary_operators=config.binary_operators,
         target_sparsity=config.target_sparsity,
+        decay_rate=config.decay_rate,
         seed=seed,
     )
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=_loss(config.loss, spec, data))
+    learning_rate = config.learning_rate
+    if config.lr_schedule == "cosine":
+        steps = config.epochs * math.ceil(len(data.y_train) / config.batch_size)
+        learning_rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=_loss(config.loss, spec, data))
     start = time.perf_counter()
     history = model.fit(
         data.x_train,

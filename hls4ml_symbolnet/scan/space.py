@@ -13,6 +13,8 @@ from hls4ml_symbolnet.layers._pruning import THRESHOLD_KINDS
 __all__ = ["LOSSES", "SearchSpace", "TrialConfig", "default_space"]
 
 LOSSES = ("mse", "crossentropy")
+LR_SCHEDULES = ("constant", "cosine")
+"""Learning-rate schedules: fixed, or cosine decay to 0 over the training steps."""
 """Training losses: summed squared error against the targets, or cross-entropy on the outputs as logits."""
 
 
@@ -24,10 +26,12 @@ class TrialConfig:
     unary_operators: tuple[str, ...]
     binary_operators: tuple[str, ...]
     target_sparsity: dict[str, float]
+    decay_rate: dict[str, float]
     learning_rate: float
     epochs: int
     batch_size: int
     loss: str = "mse"
+    lr_schedule: str = "constant"
 
     def as_dict(self) -> dict[str, Any]:
         """Return the config as JSON-ready built-in types."""
@@ -36,10 +40,12 @@ class TrialConfig:
             "unary_operators": list(self.unary_operators),
             "binary_operators": list(self.binary_operators),
             "target_sparsity": dict(self.target_sparsity),
+            "decay_rate": dict(self.decay_rate),
             "learning_rate": self.learning_rate,
             "epochs": self.epochs,
             "batch_size": self.batch_size,
             "loss": self.loss,
+            "lr_schedule": self.lr_schedule,
         }
 
 
@@ -79,11 +85,16 @@ class SearchSpace:
         binary_operators: names from `hls4ml_symbolnet.operators.BINARY_OPERATORS`.
         target_weight, target_input, target_unary, target_binary: target pruned fraction of
             each threshold kind, each in [0, 1).
+        decay_weight: exponent `d` of the weight regulariser's decay factor, drawn on a log scale.
+            0.01 is the SymbolNet default; larger values ease the pull off earlier, so the pruned
+            fraction lands below the target but training is steadier.
+        decay_gate: the same exponent for the input, unary and binary gates.
         learning_rate: Adam learning rate, drawn on a log scale.
         epochs: training epochs of every trial.
         batch_size: training batch size of every trial.
         loss: `mse` (summed squared error, as in SymbolNet) or `crossentropy` (softmax
             cross-entropy, or sigmoid for one output, on the outputs as logits).
+        lr_schedule: `constant`, or `cosine` decay of the learning rate to 0 over training.
     """
 
     layers: tuple[int, int] = (1, 2)
@@ -95,10 +106,13 @@ class SearchSpace:
     target_input: tuple[float, float] = (0.5, 0.95)
     target_unary: tuple[float, float] = (0.1, 0.7)
     target_binary: tuple[float, float] = (0.1, 0.7)
+    decay_weight: tuple[float, float] = (0.01, 0.01)
+    decay_gate: tuple[float, float] = (0.01, 0.01)
     learning_rate: tuple[float, float] = (0.002, 0.01)
     epochs: int = 30
     batch_size: int = 256
     loss: str = "mse"
+    lr_schedule: str = "constant"
 
     def __post_init__(self):
         set_field = object.__setattr__
@@ -122,6 +136,8 @@ class SearchSpace:
         for kind in THRESHOLD_KINDS:
             name = f"target_{kind}"
             set_field(self, name, _check_range(name, getattr(self, name), float, 0.0, 0.9999))
+        for name in ("decay_weight", "decay_gate"):
+            set_field(self, name, _check_range(name, getattr(self, name), float, 1e-4, 10.0))
         set_field(self, "learning_rate", _check_range("learning_rate", self.learning_rate, float, 1e-6, 1.0))
         for name in ("epochs", "batch_size"):
             value = getattr(self, name)
@@ -129,6 +145,11 @@ class SearchSpace:
                 raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
         if self.loss not in LOSSES:
             raise ValueError(f"`loss` must be one of {list(LOSSES)}. Received: loss={self.loss!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"`lr_schedule` must be one of {list(LR_SCHEDULES)}. "
+                f"Received: lr_schedule={self.lr_schedule!r}"
+            )
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> SearchSpace:
@@ -180,11 +201,19 @@ class SearchSpace:
             unary_operators=self.unary_operators,
             binary_operators=self.binary_operators,
             target_sparsity=targets,
+            decay_rate=_decay_rates(trial, self.decay_weight, self.decay_gate),
             learning_rate=_suggest_float(trial, "learning_rate", self.learning_rate, log=True),
             epochs=self.epochs,
             batch_size=self.batch_size,
             loss=self.loss,
+            lr_schedule=self.lr_schedule,
         )
+
+
+def _decay_rates(trial, weight: tuple[float, float], gate: tuple[float, float]) -> dict[str, float]:
+    weight_rate = _suggest_float(trial, "decay_weight", weight, log=True)
+    gate_rate = _suggest_float(trial, "decay_gate", gate, log=True)
+    return {"weight": weight_rate, "input": gate_rate, "unary": gate_rate, "binary": gate_rate}
 
 
 def _suggest_int(trial, name: str, bounds: tuple[int, int]) -> int:
@@ -202,21 +231,24 @@ def default_space(dataset: str) -> SearchSpace:
 
     Image inputs (784 or 3,072 pixels) get one symbolic layer and high weight targets, because a
     second layer composes every first-layer expression into each output and the expressions grow
-    quickly. The 16 jet features allow one or two layers, the operators of the jets example and
-    cross-entropy training.
+    quickly. The 16 jet features allow one or two layers and use the training settings of the jets
+    example: its operators, cross-entropy, a cosine learning-rate decay and soft decay factors.
     """
     if dataset == "jets":
         return SearchSpace(
             layers=(1, 2),
-            n_unary=(4, 16),
-            n_binary=(0, 4),
+            n_unary=(6, 24),
+            n_binary=(0, 6),
             unary_operators=("sin", "gauss", "tanh", "square"),
-            target_weight=(0.85, 0.98),
-            target_input=(0.3, 0.8),
-            learning_rate=(0.001, 0.005),
-            epochs=60,
+            target_weight=(0.93, 0.99),
+            target_input=(0.4, 0.8),
+            decay_weight=(0.05, 0.3),
+            decay_gate=(0.3, 0.3),
+            learning_rate=(0.002, 0.005),
+            epochs=150,
             batch_size=1024,
             loss="crossentropy",
+            lr_schedule="cosine",
         )
     if dataset in ("mnist", "svhn"):
         return SearchSpace(
