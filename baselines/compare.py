@@ -598,9 +598,6 @@ def run_gp(data: TaskData, settings: Settings, args, output_dir: pathlib.Path) -
     record["precision"] = hls_model.symbolnet_firmware_plan.precision
     run_firmware(record, hls_model, data.x_test, outputs, data.y_test)
     vivado_figures(record, hls_model, folder / "hls", args.vivado)
-    from hls4ml_symbolnet.converters import plan_from_hls_model
-
-    return plan_from_hls_model(hls_model)
     no_hardware_path(
         record, "the open-source flow takes SymbolNet and dense networks, not GP expression trees"
     )
