@@ -1,8 +1,8 @@
 """Train SymbolNet on real MNIST, unroll it into expressions and run its firmware in C simulation.
 
-Steps: load MNIST, train one symbolic layer with the self-adaptive sparsity
-regulariser, print the sparsity reached against each target and one expression per
-digit with its complexity and ROC AUC, convert the model with hls4ml, compile the
+Steps: load MNIST and train one symbolic layer with the self-adaptive sparsity
+regulariser. Print the sparsity reached against each target, and one expression per
+digit with its complexity and ROC AUC. Then convert the model with hls4ml, compile the
 firmware with g++ and compare its predictions on the test images with the float model.
 
 Data: with the files shipped for this project (the 10,000 MNIST test images as idx
