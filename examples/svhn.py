@@ -12,7 +12,7 @@ Data: the official SVHN ``train_32x32.mat`` and ``test_32x32.mat`` (format 2) in
 official test set is the test split and the training set is split 0.75 / 0.25 into train and
 validation. An ``.npz`` file with ``x`` (n, 32, 32, 3) uint8 and ``y`` (n,) digits also works;
 with the 17 crops in ``svhn_samples/`` (four of them a 1 or a 7) the script runs every step to
-show the pipeline, but that is far too few images to train on, and it says so.
+show the pipeline, and it prints a note that four images are far too few to train on.
 
 Defaults (one layer of 20 unary nodes sin, cos, exp, gauss and 5 multiplications, target
 sparsities weight 0.999, input 0.95, unary 0.4, binary 0.4, Adam 0.005, batch 256, 100 epochs)

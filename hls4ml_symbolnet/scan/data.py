@@ -88,11 +88,11 @@ class DatasetSpec:
                 )
             data = load_svhn_binary(data_dir, seed=self.seed)
         if self.max_train_rows is not None and self.max_train_rows < len(data.y_train):
-            kept = np.sort(stratified_subset(data.y_train, self.max_train_rows, self.seed))
+            kept_rows = np.sort(stratified_subset(data.y_train, self.max_train_rows, self.seed))
             data = dataclasses.replace(
                 data,
-                x_train=data.x_train[kept],
-                y_train=data.y_train[kept],
+                x_train=data.x_train[kept_rows],
+                y_train=data.y_train[kept_rows],
                 split=f"{data.split}; training subset of {self.max_train_rows} rows",
             )
         return data

@@ -158,13 +158,13 @@ def open_study(
     return study, DatasetSpec.from_dict(stored_dataset), SearchSpace.from_dict(stored_space)
 
 
-def _check_matches(what: str, given: Mapping | None, stored: Mapping, study_name: str) -> None:
+def _check_matches(setting: str, given: Mapping | None, stored: Mapping, study_name: str) -> None:
     if given is None or dict(given) == dict(stored):
         return
     differing = sorted(key for key in set(given) | set(stored) if given.get(key) != stored.get(key))
     details = ", ".join(f"{key}: stored {stored.get(key)!r}, given {given.get(key)!r}" for key in differing)
     raise ValueError(
-        f"Study {study_name!r} was created with another {what} ({details}). "
+        f"Study {study_name!r} was created with another {setting} ({details}). "
         "Use a new --study-name, or leave the option out to reuse the stored setting."
     )
 

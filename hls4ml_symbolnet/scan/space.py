@@ -191,8 +191,8 @@ class SearchSpace:
             targets["weight"] = low
         else:
             # Draw the kept fraction 1 - target on a log scale.
-            kept = trial.suggest_float("kept_weight_fraction", 1.0 - high, 1.0 - low, log=True)
-            targets["weight"] = 1.0 - kept
+            kept_fraction = trial.suggest_float("kept_weight_fraction", 1.0 - high, 1.0 - low, log=True)
+            targets["weight"] = 1.0 - kept_fraction
         for kind in ("input", "unary", "binary"):
             targets[kind] = _suggest_float(trial, f"target_{kind}", getattr(self, f"target_{kind}"))
 
