@@ -26,6 +26,8 @@ _LAZY = {
     "compare_with_float": "hls4ml_symbolnet.converters.summary",
     "firmware_expressions": "hls4ml_symbolnet.converters.expression",
     "register_symbolnet": "hls4ml_symbolnet.converters.register",
+    "simulate_firmware": "hls4ml_symbolnet.converters.simulation",
+    "FirmwareRun": "hls4ml_symbolnet.converters.simulation",
 }
 
 __all__ = sorted(_LAZY)

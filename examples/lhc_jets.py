@@ -248,26 +248,18 @@ def prune_to_complexity(model, x_val: np.ndarray, y_val: np.ndarray, max_complex
 
 
 def run_firmware(model, data, args, output_dir: pathlib.Path, float_pred: np.ndarray) -> dict:
-    from hls4ml_symbolnet.converters import convert_from_symbolnet
+    from hls4ml_symbolnet.converters import simulate_firmware
 
-    kwargs = {}
-    if args.precision:
-        kwargs["default_precision"] = args.precision
-    hls_model = convert_from_symbolnet(
+    run = simulate_firmware(
         model,
-        output_dir=str(output_dir / "hls_project"),
-        backend=args.backend,
-        part="xcvu9p-flga2577-2-e",
-        clock_period=5,
-        io_type="io_parallel",
+        data.x_test,
+        output_dir / "hls_project",
         calibration_data=data.x_train,
-        **kwargs,
+        backend=args.backend,
+        default_precision=args.precision or None,
     )
-    start = time.perf_counter()
-    hls_model.compile()
-    compile_seconds = time.perf_counter() - start
-    firmware_out = np.asarray(hls_model.predict(np.ascontiguousarray(data.x_test, dtype=np.float32)))
-    firmware_out = firmware_out.reshape(len(data.x_test), -1)
+    compile_seconds = run.compile_seconds
+    firmware_out = run.outputs
     firmware_class = firmware_out.argmax(axis=1)
     return {
         "firmware_accuracy": float(np.mean(firmware_class == data.y_test)),

@@ -42,7 +42,6 @@ import math
 import os
 import pathlib
 import sys
-import time
 import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -113,26 +112,18 @@ def binary_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
 
 
 def run_firmware(model, data, args, output_dir: pathlib.Path, float_out: np.ndarray) -> dict:
-    from hls4ml_symbolnet.converters import convert_from_symbolnet
+    from hls4ml_symbolnet.converters import simulate_firmware
 
-    kwargs = {}
-    if args.precision:
-        kwargs["default_precision"] = args.precision
-    hls_model = convert_from_symbolnet(
+    run = simulate_firmware(
         model,
-        output_dir=str(output_dir / "hls_project"),
-        backend=args.backend,
-        part="xcvu9p-flga2577-2-e",
-        clock_period=5,
-        io_type="io_parallel",
+        data.x_test,
+        output_dir / "hls_project",
         calibration_data=data.x_train,
-        **kwargs,
+        backend=args.backend,
+        default_precision=args.precision or None,
     )
-    start = time.perf_counter()
-    hls_model.compile()
-    compile_seconds = time.perf_counter() - start
-    firmware_out = np.asarray(hls_model.predict(np.ascontiguousarray(data.x_test, dtype=np.float32)))
-    firmware_out = firmware_out.reshape(len(data.x_test), -1)[:, 0]
+    compile_seconds = run.compile_seconds
+    firmware_out = run.outputs[:, 0]
     return {
         "firmware_auc": binary_auc(data.y_test, firmware_out),
         "firmware_agreement": float(np.mean((firmware_out > 0.5) == (float_out > 0.5))),
