@@ -1,10 +1,10 @@
 """Training speed of SymbolNet on real MNIST images in the reference notebook's configuration.
 
 Configuration: 784 inputs, one symbolic layer of 20 unary nodes (sin, cos, exp, gauss)
-and 5 binary nodes (mul), 10 outputs, batch 256, Adam. The script trains a few epochs
-and prints steps per second (median over the epochs after the first, which includes
-graph tracing), samples per second and the peak resident memory of the process, then
-writes the same numbers to a JSON record.
+and 5 binary nodes (mul), 10 outputs, batch 256, Adam. The script trains a few epochs.
+It prints steps per second (the median over the epochs after the first, because the
+first includes graph tracing), samples per second and the peak resident memory of the
+process, then writes the same numbers to a JSON record.
 
 Usage::
 

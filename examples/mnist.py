@@ -5,10 +5,10 @@ regulariser. Print the sparsity reached against each target, and one expression 
 digit with its complexity and ROC AUC. Then convert the model with hls4ml, compile the
 firmware with g++ and compare its predictions on the test images with the float model.
 
-Data: with the files shipped for this project (the 10,000 MNIST test images as idx
-files plus 5,000 training images as CSV) the 15,000 images are pooled and split
-stratified 0.6 / 0.2 / 0.2 into train, validation and test with ``--seed``; with the
-full MNIST (idx files or ``mnist.npz``) the official test set is the test split.
+Data: the files shipped for this project are the 10,000 MNIST test images as idx files
+plus 5,000 training images as CSV. These 15,000 images are pooled and split stratified
+0.6 / 0.2 / 0.2 into train, validation and test with ``--seed``. With the full MNIST
+(idx files or ``mnist.npz``), the official test set is the test split.
 
 Outputs in ``--output-dir``: ``metrics.json``, ``expressions.txt``, ``model.keras``,
 ``training_curves.png``, ``roc_curves.png`` and the HLS project in ``hls_project/``.

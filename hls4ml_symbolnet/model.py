@@ -111,7 +111,7 @@ class SymbolNetModel(keras.Model):
         return [kind for kind in THRESHOLD_KINDS if kind in kinds]
 
     def pruning_terms(self):
-        """All threshold groups of the model, for the regulariser."""
+        """Collect the threshold groups of every layer, for the regulariser."""
         terms = []
         for layer in self.layers:
             if hasattr(layer, "pruning_terms"):
@@ -139,9 +139,9 @@ class SymbolNetModel(keras.Model):
     def _check_xy(self, x, y):
         """Validate numpy-like ``x`` and ``y`` and return them as float32 arrays.
 
-        ``y`` must be one column per output only for the default loss; with a loss given
-        to ``compile`` (for example sparse categorical cross-entropy) it is only checked
-        for NaN and inf. Inputs that are not array-like are returned unchanged.
+        With the default loss, ``y`` must have one column per output. With a loss given
+        to ``compile`` (for example sparse categorical cross-entropy), ``y`` is only
+        checked for NaN and inf. Inputs that are not array-like are returned unchanged.
         """
         checked_x = check_array(x, "x", int(self.inputs[0].shape[-1]))
         checked_y = None
@@ -223,8 +223,9 @@ def build_symbolnet(
         binary_operators: binary operator names, assigned the same way.
         target_sparsity: dict with keys ``weight``, ``input``, ``unary``, ``binary``
             (each in ``[0, 1)``), or None for 0.99, 0.95, 0.4, 0.4.
-        decay_rate: exponent ``d`` of the decay factor, 0.01 by default; a number or a
-            dict of kind to number, such as ``{"unary": 0.3}`` (other kinds keep 0.01).
+        decay_rate: exponent ``d`` of the decay factor, 0.01 by default. Give a number
+            for every kind, or a dict such as ``{"unary": 0.3}`` in which missing kinds
+            keep 0.01.
         ste_slope: slope of the straight-through gradient of the step, 5.0.
         input_pruning: add an :class:`InputPruning` layer after the input.
         seed: seed for the weight initializers, for reproducible models.

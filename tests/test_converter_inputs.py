@@ -26,7 +26,7 @@ def test_misspelled_keyword_is_rejected(small_model, tmp_path):
         convert_from_symbolnet(small_model, output_dir=str(tmp_path / "prj"), calibation_data=np.zeros((2, 3)))
 
 
-def test_unsigned_default_with_negative_data_warns_and_goes_signed(small_model):
+def test_unsigned_default_becomes_signed(small_model):
     x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
     with pytest.warns(UserWarning, match="unsigned"):
         plan = make_precision_plan(small_model, calibration_data=x, default_precision="ap_ufixed<16,6>")

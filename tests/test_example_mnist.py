@@ -30,6 +30,7 @@ def test_mnist_example_writes_every_output(data_dir, tmp_path, capsys):
         ]
     )
     assert status == 0
+
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     for key in (
         "float_accuracy",
@@ -46,9 +47,11 @@ def test_mnist_example_writes_every_output(data_dir, tmp_path, capsys):
     assert metrics["float_accuracy"] > 0.3
     assert metrics["firmware_agreement"] >= 0.9
     assert metrics["expression_max_abs_error"] < 1e-3
+
     for name in ("expressions.txt", "model.keras", "training_curves.png"):
         assert (tmp_path / name).stat().st_size > 0, name
     assert any((tmp_path / "hls_project").rglob("*.cpp"))
+
     printed = capsys.readouterr().out
     assert "Mean complexity" in printed
     assert "Firmware (C simulation)" in printed

@@ -43,7 +43,7 @@ def test_exp_family_is_finite_for_huge_inputs(name):
     assert np.all(np.isfinite(value))
 
 
-def test_guards_avoid_division_by_zero_and_log_of_zero():
+def test_guards_keep_div_and_log_finite():
     zero = keras.ops.zeros((3,))
     assert np.all(np.isfinite(keras.ops.convert_to_numpy(operators.BINARY_OPERATORS["div"].keras_fn(zero + 1, zero))))
     assert np.all(np.isfinite(keras.ops.convert_to_numpy(operators.UNARY_OPERATORS["log"].keras_fn(zero))))

@@ -49,7 +49,7 @@ def plot_training_history(
     axes[0].set_title("Loss")
 
     # Validation runs after the last batch of an epoch, so val_sparsity_* is the state at
-    # the end of each epoch; sparsity_* is the average over the epoch's batches.
+    # the end of each epoch. sparsity_* is the average over the epoch's batches.
     sparsity_prefix = "val_sparsity_" if any(key.startswith("val_sparsity_") for key in history) else "sparsity_"
     for index, kind in enumerate(THRESHOLD_KINDS):
         color = f"C{index}"
